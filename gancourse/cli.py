@@ -1,0 +1,5 @@
+"""Placeholder; replaced by the runner work."""
+
+
+def main(argv=None):
+    raise SystemExit("not yet")
