@@ -1,0 +1,175 @@
+import warnings
+
+import pytest
+import torch
+
+from gancourse import data
+from gancourse.data.registry import DatasetSpec
+
+
+def test_digits_standin_shapes_range_and_split():
+    train = data.load("digits", split="train")
+    test = data.load("digits", split="test")
+    assert train.images.shape[1:] == (1, 28, 28) and train.images.dtype == torch.float32
+    assert train.images.min() >= -1 and train.images.max() <= 1
+    assert len(train) + len(test) == 1797 and 300 < len(test) < 400
+    assert sorted(train.labels.unique().tolist()) == list(range(10))
+    assert train.num_classes == 10 and train.name == "digits" and train.fallback is None
+    # a margin like MNIST's: the outer 3 pixels are background
+    assert (train.images[:, :, :3, :] == -1).all()
+    # held-out images are not in the training split
+    tr = {tuple(x.flatten().tolist()) for x in train.images[:, :, ::4, ::4]}
+    overlap = sum(tuple(x.flatten().tolist()) in tr for x in test.images[:, :, ::4, ::4])
+    assert overlap < 0.05 * len(test)
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+def test_image_sizes(size):
+    ds = data.load("digits", image_size=size)
+    assert ds.image_size == size and ds.images.shape[-2:] == (size, size)
+
+
+def test_wrong_image_size_is_a_clear_error():
+    with pytest.raises(ValueError, match="valid sizes are 28, 32, 64"):
+        data.load("digits", image_size=30)
+
+
+def test_unknown_dataset_lists_valid_names():
+    with pytest.raises(ValueError, match="valid datasets are .*digits.*mnist"):
+        data.load("imagenet")
+
+
+def test_unknown_split():
+    with pytest.raises(ValueError, match="valid splits are train, test"):
+        data.load("digits", split="validation")
+
+
+def test_offline_mnist_falls_back_to_digits_with_a_visible_warning(tmp_path):
+    with pytest.warns(data.DatasetFallbackWarning, match="mnist.*'digits'"):
+        ds = data.load("mnist", root=tmp_path, offline=True)
+    assert ds.name == "digits" and ds.requested == "mnist" and "forbidden" in ds.fallback
+    assert "fell back" in repr(ds)
+
+
+def test_offline_without_fallback_raises(tmp_path):
+    with pytest.raises(data.DatasetUnavailable, match="downloads are forbidden.*stand-in is 'digits'"):
+        data.load("fashion-mnist", root=tmp_path, offline=True, fallback=False)
+
+
+def test_offline_with_no_standin_raises(tmp_path):
+    def fetch(root, split, download):
+        raise RuntimeError("Dataset not found")
+
+    data.register(DatasetSpec("nostandin", 28, 1, fetch=fetch, standin=None))
+    try:
+        with pytest.raises(data.DatasetUnavailable, match="no offline stand-in"):
+            data.load("nostandin", root=tmp_path, offline=True)
+    finally:
+        data.unregister("nostandin")
+
+
+def test_failed_download_falls_back(tmp_path):
+    calls = []
+
+    def fetch(root, split, download):
+        calls.append(download)
+        if download:
+            raise ConnectionError("network unreachable")
+        raise RuntimeError("Dataset not found")
+
+    data.register(DatasetSpec("flaky", 28, 1, fetch=fetch, standin="digits"))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = data.load("flaky", root=tmp_path, offline=False)
+        assert calls == [False, True]
+        assert ds.name == "digits" and "ConnectionError" in ds.fallback
+        assert any("flaky" in str(w.message) and "digits" in str(w.message) for w in caught)
+    finally:
+        data.unregister("flaky")
+
+
+def test_torchvision_loader_reads_files_on_disk(tmp_path):
+    """MNIST in torchvision's raw format on disk loads without any download."""
+    import struct
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    imgs = torch.randint(0, 256, (5, 28, 28), dtype=torch.uint8)
+    labels = torch.tensor([3, 1, 4, 1, 5], dtype=torch.uint8)
+    for prefix in ("train", "t10k"):                  # the uncompressed idx files torchvision reads
+        header = struct.pack(">IIII", 2051, 5, 28, 28)
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + imgs.numpy().tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 5) + labels.numpy().tobytes())
+    ds = data.load("mnist", root=tmp_path, offline=True, fallback=False, image_size=32)
+    assert ds.name == "mnist" and ds.images.shape == (5, 1, 32, 32)
+    assert ds.labels.tolist() == [3, 1, 4, 1, 5]
+    exact = data.load("mnist", root=tmp_path, offline=True, fallback=False)
+    assert torch.allclose(exact.images[0, 0], imgs[0].float() / 255 * 2 - 1)
+
+
+def test_shapes_standin_and_cifar_fallback(tmp_path):
+    with pytest.warns(data.DatasetFallbackWarning, match="cifar10.*'shapes'"):
+        ds = data.load("cifar10", split="test", root=tmp_path, offline=True)
+    assert ds.name == "shapes" and ds.images.shape[1:] == (3, 32, 32)
+    assert ds.images.std() > 0.3 and ds.num_classes == 6
+
+
+def test_loader_batches_and_pinning():
+    ds = data.load("digits")
+    batches = data.loader(ds, batch_size=100, seed=0)
+    x, y = next(iter(batches))
+    assert x.shape == (100, 1, 28, 28) and y.shape == (100,)
+    assert len(batches) == len(ds) // 100
+    assert not batches.pin_memory
+    assert data.loader(ds, 10, device="cuda").pin_memory
+    with pytest.raises(ValueError, match="exceeds"):
+        data.loader(ds, 10_000)
+
+
+def test_take_is_reproducible():
+    ds = data.load("digits", split="test")
+    a, _ = ds.take(10, seed=1)
+    b, _ = ds.take(10, seed=1)
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="has"):
+        ds.take(10_000)
+
+
+def test_toy_mixtures_at_paper_scales():
+    ring, grid = data.ring8(), data.grid25()
+    assert ring.centers.shape == (8, 2) and grid.centers.shape == (25, 2)
+    assert torch.allclose(ring.centers.norm(dim=1), torch.ones(8))
+    assert ring.sigma == pytest.approx(0.01) and grid.sigma == pytest.approx(0.05)
+    assert sorted(grid.centers[:, 0].unique().tolist()) == [-4, -2, 0, 2, 4]
+    wg = data.grid25(scale="wgan-gp")
+    assert wg.centers.abs().max() == pytest.approx(4 / 2.828427, rel=1e-5)
+    x, comp = grid.sample(5000, seed=0, return_labels=True)
+    dist = (x - grid.centers[comp]).norm(dim=1)
+    assert (dist < 3 * 0.05 * 1.5).float().mean() > 0.99
+    assert torch.equal(grid.sample(10, seed=1), grid.sample(10, seed=1))
+    with pytest.raises(ValueError, match="valid scales"):
+        data.ring8(scale="big")
+
+
+def test_mixture_density_integrates_to_one():
+    mix = data.gaussian_mixture_1d([-2.0, 1.0], [0.5, 1.0], [0.3, 0.7])
+    x = torch.linspace(-10, 10, 20001)
+    mass = torch.trapezoid(mix.prob(x), x)
+    assert mass == pytest.approx(1.0, abs=1e-4)
+    samples = mix.sample(20000, seed=0)
+    assert samples.mean().item() == pytest.approx(0.3 * -2 + 0.7 * 1, abs=0.05)
+
+
+def test_other_toys():
+    lines = data.toy("parallel_lines", theta=0.5).sample(100, seed=0)
+    assert torch.all(lines[:, 0] == 0.5) and lines[:, 1].min() >= 0 and lines[:, 1].max() <= 1
+    with pytest.raises(NotImplementedError, match="no density"):
+        data.toy("parallel_lines").log_prob(lines)
+    assert data.toy("swiss_roll").sample(50, seed=0).shape == (50, 2)
+    assert data.toy("moons").sample(50, seed=0).shape == (50, 2)
+    assert data.toy("mixture1d").sample(7, seed=0).shape == (7, 1)
+    with pytest.raises(ValueError, match="valid names are"):
+        data.toy("spiral")
+    with pytest.raises(ValueError, match="positive"):
+        data.GaussianMixture([[0.0, 0.0]], 0.0)
