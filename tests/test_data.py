@@ -100,7 +100,8 @@ def test_torchvision_loader_reads_files_on_disk(tmp_path):
     for prefix in ("train", "t10k"):                  # the uncompressed idx files torchvision reads
         header = struct.pack(">IIII", 2051, 5, 28, 28)
         (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + imgs.numpy().tobytes())
-        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 5) + labels.numpy().tobytes())
+        label_header = struct.pack(">II", 2049, 5)
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(label_header + labels.numpy().tobytes())
     ds = data.load("mnist", root=tmp_path, offline=True, fallback=False, image_size=32)
     assert ds.name == "mnist" and ds.images.shape == (5, 1, 32, 32)
     assert ds.labels.tolist() == [3, 1, 4, 1, 5]
