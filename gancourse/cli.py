@@ -1,5 +1,5 @@
 """The ``gancourse`` command: ``run`` the course notebooks, ``assign`` student versions,
-``info`` about this installation.
+``strip`` notebook outputs for committing, ``info`` about this installation.
 
 Exit codes: 0 success; 1 a notebook failed, a check failed or a notebook's markup is
 broken; 2 the request itself is wrong (unknown notebook, missing or invalid baseline file,
@@ -85,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="show profile, device, versions and paths")
     info.set_defaults(handler=_cmd_info)
+
+    strip = sub.add_parser(
+        "strip", help="strip notebook outputs except '# NBVAL_CHECK_OUTPUT' cells, and check hygiene",
+        description="Clear outputs and execution counts (keeping the reference outputs of cells "
+                    "marked '# NBVAL_CHECK_OUTPUT'), then report any hygiene problem.")
+    strip.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebook files")
+    strip.add_argument("--refresh", action="store_true",
+                       help="first re-execute in the smoke profile, offline, to refresh the "
+                            "checked cells' reference outputs")
+    strip.set_defaults(handler=_cmd_strip)
     return parser
 
 
@@ -136,6 +146,27 @@ def _cmd_assign(args: argparse.Namespace) -> int:
         for warning in r.warnings:
             print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _cmd_strip(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gancourse.course import hygiene
+
+    status = 0
+    for name in args.notebooks:
+        path = Path(name)
+        if not path.is_file():
+            print(f"gancourse strip: no such notebook {name}", file=sys.stderr)
+            return 2
+        if args.refresh:
+            hygiene.refresh_checked_outputs(path)
+        changed = hygiene.strip_outputs(path)
+        problems = hygiene.check_notebook(path)
+        print(f"{path.name}: {'stripped' if changed else 'clean'}"
+              + "".join(f"\n  problem: {p}" for p in problems))
+        status = status or (1 if problems else 0)
+    return status
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
