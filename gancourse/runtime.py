@@ -183,8 +183,8 @@ def _check_name(name: str) -> None:
         raise ValueError(f"metric name {name!r} must be dotted words, e.g. 'dcgan.fd'")
 
 
-def record(name: str, value: Any) -> Any:
-    """Store a scalar metric under a dotted ``name`` and return it unchanged.
+def record(name: str, value: Any) -> None:
+    """Store a scalar metric under a dotted ``name``.
 
     Accepts Python/NumPy/torch scalars (a one-element tensor is fine). When the
     notebook was started with ``metrics_path`` (the runner sets it), all records so far
@@ -207,7 +207,6 @@ def record(name: str, value: Any) -> Any:
     _RECORDS[name] = value
     if _METRICS_PATH is not None:
         atomic_write_json(_METRICS_PATH, _RECORDS)
-    return value
 
 
 def records() -> dict[str, Any]:
@@ -253,8 +252,17 @@ class Context:
 
 def setup(profile: str = "auto", seed: int = 0, device: str = "auto",
           data_root: str | Path | None = None, offline: bool | None = None,
-          metrics_path: str | Path | None = None, deterministic: bool = False) -> Context:
-    """Resolve a notebook's parameters cell and seed everything."""
+          metrics_path: str | Path | None = None, deterministic: bool = False,
+          threads: int | None = None) -> Context:
+    """Resolve a notebook's parameters cell, seed everything and point :func:`record` at
+    ``metrics_path``.
+
+    ``threads`` sets torch's CPU threads. By default the ``smoke`` profile uses one: its
+    tensors are too small to gain from intra-op threads, and graders and CI often run
+    several notebooks at once, where OpenMP threads that spin-wait for a busy core make a
+    step many times slower (measured: 8 ms with one thread vs 68 ms with two, for the toy
+    GAN of notebook 00 on a 2-core machine with one core busy).
+    """
     ctx = Context(
         profile=resolve_profile(profile),
         device=resolve_device(device),
@@ -263,6 +271,10 @@ def setup(profile: str = "auto", seed: int = 0, device: str = "auto",
         offline=resolve_offline(offline),
         metrics_path=Path(metrics_path) if metrics_path else None,
     )
+    if threads is None and ctx.profile == "smoke":
+        threads = 1
+    if threads is not None:
+        torch.set_num_threads(int(threads))
     seed_everything(ctx.seed, deterministic=deterministic)
     configure_metrics(ctx.metrics_path)
     return ctx

@@ -115,4 +115,9 @@ def test_setup_and_pick(tmp_path):
     with pytest.raises(KeyError, match="gpu"):
         ctx.pick({"smoke": 1, "cpu": 2})
     assert "profile=smoke" in str(ctx)
+    assert torch.get_num_threads() == 1                     # smoke: tiny tensors, one thread
+    before = torch.get_num_threads()
+    gancourse.setup(profile="cpu", device="cpu", threads=2)
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(before)
     runtime.configure_metrics(None)

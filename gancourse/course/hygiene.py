@@ -54,13 +54,13 @@ def _check_parameters(cell, problems: list[str]) -> None:
 
 
 def _check_nbgrader(index: int, cell, problems: list[str]) -> None:
-    src = cell.source
+    lines = [line.strip() for line in cell.source.splitlines()]   # markers stand on their own line
     meta = cell.metadata.get("nbgrader", {})
     for begin, end, flag in (("### BEGIN SOLUTION", "### END SOLUTION", "solution"),
                              ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", "grade")):
-        if src.count(begin) != src.count(end):
+        if lines.count(begin) != lines.count(end):
             problems.append(f"cell {index}: unbalanced {begin!r} / {end!r}")
-        if begin in src and not meta.get(flag):
+        if begin in lines and not meta.get(flag):
             problems.append(f"cell {index}: has {begin!r} but metadata.nbgrader.{flag} is not true")
     if meta and meta.get("schema_version") != 3:
         problems.append(f"cell {index}: metadata.nbgrader.schema_version must be 3")
