@@ -78,7 +78,7 @@ def test_strip_keeps_checked_outputs(tmp_path):
     assert hygiene.strip_outputs(path) is True
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
-    assert nb.cells[2].outputs[0]["text"] == "2\n" and nb.cells[2].execution_count is None
+    assert nb.cells[2].outputs[0]["text"] == "2\n" and nb.cells[2].execution_count == 1
     assert hygiene.strip_outputs(path) is False
     assert hygiene.check_notebook(path) == []
 

@@ -101,20 +101,26 @@ def check_notebook(path: str | Path) -> list[str]:
 
 
 def strip_outputs(path: str | Path) -> bool:
-    """Clear outputs and execution counts except in checked cells; True if the file changed."""
+    """Clear outputs and execution counts except in checked cells (numbered 1, 2, ...);
+    True if the file changed."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
+    checked = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         if not _is_checked(cell):
             cell.outputs = []
+            cell.execution_count = None
         else:
+            # nbval refuses a reference cell that has outputs but no execution count, so checked
+            # cells are numbered 1, 2, ... (stable across re-runs, so diffs stay small)
+            checked += 1
+            cell.execution_count = checked
             for out in cell.outputs:
                 if "execution_count" in out:
-                    out["execution_count"] = None
-        cell.execution_count = None
+                    out["execution_count"] = checked
         for key in ("execution", "collapsed", "scrolled"):
             cell.metadata.pop(key, None)
         cell.metadata.pop("papermill", None)
