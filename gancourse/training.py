@@ -365,10 +365,10 @@ class GANTrainer:
             self.g_step()
             self.step += 1
             self._elapsed = time.perf_counter() - t0
+            if self.step % every == 0 or self.step == cfg.steps:
+                self._snapshot()                            # before logging: live views show it
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                 self._flush(bar)
-            if self.step % every == 0 or self.step == cfg.steps:
-                self._snapshot()
             if (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
                     and self.checkpoint_path is not None):
                 self.save_checkpoint(self.checkpoint_path)
