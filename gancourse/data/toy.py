@@ -119,38 +119,48 @@ def _check_scale(scale: str) -> str:
     return scale
 
 
-class SwissRoll(ToyDistribution):
+class _SklearnToy(ToyDistribution):
+    """A scikit-learn sample generator seeded from a torch generator (no density)."""
+
+    def __init__(self, noise: float):
+        self.noise = noise
+
+    def _make(self, n: int, noise: float, random_state: int):
+        raise NotImplementedError
+
+    def sample(self, n, seed=None, generator=None):
+        g = _generator(seed, generator)
+        random_state = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+        return torch.as_tensor(self._make(n, self.noise, random_state), dtype=torch.float32)
+
+
+class SwissRoll(_SklearnToy):
     """2D swiss roll (scikit-learn's ``make_swiss_roll`` x/z plane), scaled by 1/7.5."""
 
     name = "swiss_roll"
 
     def __init__(self, noise: float = 0.25):
-        self.noise = noise
+        super().__init__(noise)
 
-    def sample(self, n, seed=None, generator=None):
+    def _make(self, n, noise, random_state):
         from sklearn.datasets import make_swiss_roll
 
-        g = _generator(seed, generator)
-        rs = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
-        x, _ = make_swiss_roll(n, noise=self.noise, random_state=rs)
-        return torch.as_tensor(x[:, [0, 2]] / 7.5, dtype=torch.float32)
+        x, _ = make_swiss_roll(n, noise=noise, random_state=random_state)
+        return x[:, [0, 2]] / 7.5
 
 
-class Moons(ToyDistribution):
+class Moons(_SklearnToy):
     """Two interleaving half circles (scikit-learn's ``make_moons``)."""
 
     name = "moons"
 
     def __init__(self, noise: float = 0.05):
-        self.noise = noise
+        super().__init__(noise)
 
-    def sample(self, n, seed=None, generator=None):
+    def _make(self, n, noise, random_state):
         from sklearn.datasets import make_moons
 
-        g = _generator(seed, generator)
-        rs = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
-        x, _ = make_moons(n, noise=self.noise, random_state=rs)
-        return torch.as_tensor(x, dtype=torch.float32)
+        return make_moons(n, noise=noise, random_state=random_state)[0]
 
 
 class ParallelLines(ToyDistribution):
