@@ -1,4 +1,5 @@
-"""Test-wide settings: smoke profile, no network, headless plots, a private data cache.
+"""Test-wide settings (unit tests and nbval alike): smoke profile, no network, headless plots,
+a private data cache.
 
 These are set at import time so that notebook kernels started by nbval inherit them.
 """
