@@ -114,46 +114,18 @@ class ConditionalGANTrainer(GANTrainer):
         self.mismatch = bool(mismatch)
         self.mismatch_weight = float(mismatch_weight)
 
-    def d_step(self) -> None:
-        cfg = self.config
-        real, y = next(self.batches)                        # (B, ...), (B,)
-        if y is None:
-            raise ValueError("ConditionalGANTrainer needs labelled data: an ImageDataset or "
-                             "batches (x, y); got images without labels")
+    def discriminator_loss(self, real: Tensor, fake: Tensor,
+                           y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Matching real pairs, fakes and (unless ablated) mismatched real pairs (x, y')."""
         y_wrong = wrong_labels(y, self.num_classes, self.noise)   # (B,), never equal to y
-        z = self._z(real.shape[0])
-        with torch.no_grad(), self._autocast():
-            fake = self.G(z, y)
-        with self._autocast():
-            real_scores = self.D(real, y)
-            fake_scores = self.D(fake, y)
-            with torch.set_grad_enabled(self.mismatch):    # the ablation only measures it
-                mismatch_scores = self.D(real, y_wrong)
-            if self.mismatch:
-                loss_D = d_loss_conditional(real_scores.float(), fake_scores.float(),
-                                            mismatch_scores.float(), self.mismatch_weight,
-                                            self.loss)
-            else:
-                loss_D = self.loss.d_loss(real_scores.float(), fake_scores.float())
-        if cfg.penalty is not None:
-            pen, norms = self._penalty(real, fake.float(), y)
-            loss_D = loss_D + cfg.penalty_weight * pen
-            self._log(penalty=pen, penalty_grad_norm=norms.mean())
-        self.optD.zero_grad(set_to_none=True)
-        loss_D.backward()
-        self._log(loss_D=loss_D, D_real=self._score_stat(real_scores),
-                  D_fake=self._score_stat(fake_scores),
-                  D_mismatch=self._score_stat(mismatch_scores),
-                  grad_norm_D=torch.nn.utils.get_total_norm(
-                      [p.grad for p in self.netD.parameters() if p.grad is not None]))
-        self.optD.step()
-        if cfg.clip is not None:
-            L.clip_weights(self.netD, cfg.clip)
-
-    def _penalty(self, real: Tensor, fake: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        """The configured gradient penalty on matching pairs (``gp``, ``r1`` or ``dragan``)."""
-        if self.config.penalty == "gp":
-            return L.gradient_penalty(self.D, real, fake, y)
-        if self.config.penalty == "r1":
-            return L.r1_penalty(self.D, real, y)
-        return L.dragan_penalty(self.D, real, y)
+        real_scores = self.D(real, y)
+        fake_scores = self.D(fake, y)
+        with torch.set_grad_enabled(self.mismatch):    # the ablation only measures it
+            mismatch_scores = self.D(real, y_wrong)
+        if self.mismatch:
+            loss_D = d_loss_conditional(real_scores.float(), fake_scores.float(),
+                                        mismatch_scores.float(), self.mismatch_weight, self.loss)
+        else:
+            loss_D = self.loss.d_loss(real_scores.float(), fake_scores.float())
+        self._log(D_mismatch=self._score_stat(mismatch_scores))
+        return loss_D, real_scores, fake_scores

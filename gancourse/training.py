@@ -241,26 +241,49 @@ class GANTrainer:
         for k, v in values.items():
             self._buffer.setdefault(k, []).append(v.detach().float())
 
+    # -- the losses (override these for a new GAN variant) -------------------------------------
+    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor,
+                           y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """D's loss on one batch: (loss_D, real_scores (B,), fake_scores (B,)).
+
+        ``fake`` is detached from G; ``y`` the labels for conditional models, else None. The
+        default scores both batches with D and applies the configured loss pair; subclasses
+        (conditional, energy-based, ...) change what D sees or how it is scored, and may
+        :meth:`_log` extra values. Penalties, clipping and the update stay in :meth:`d_step`.
+        """
+        real_scores = self.D(real, *self._cond(y))
+        fake_scores = self.D(fake, *self._cond(y))
+        return self.loss.d_loss(real_scores.float(), fake_scores.float()), real_scores, fake_scores
+
+    def generator_loss(self, fake: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """G's loss on a batch of fakes that carries G's graph (default: the loss pair's)."""
+        return self.loss.g_loss(self.D(fake, *self._cond(y)).float())
+
+    def penalty(self, real: torch.Tensor, fake: torch.Tensor,
+                y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The configured gradient penalty: (penalty, per-sample gradient norms (B,))."""
+        cond = self._cond(y)
+        if self.config.penalty == "gp":
+            return L.gradient_penalty(self.D, real, fake, *cond)
+        if self.config.penalty == "r1":
+            return L.r1_penalty(self.D, real, *cond)
+        return L.dragan_penalty(self.D, real, *cond)
+
     # -- one step ---------------------------------------------------------------------------
     def d_step(self) -> None:
         cfg = self.config
         real, y = next(self.batches)                       # (B, ...), labels or None
         y = y if self.num_classes else None                 # labels condition only cGANs
+        if self.num_classes and y is None:
+            raise ValueError(f"conditional training (num_classes={self.num_classes}) needs labelled "
+                             f"data: an ImageDataset or batches (x, y); got images without labels")
         z = self._z(real.shape[0])                          # fakes share the real labels
         with torch.no_grad(), self._autocast():
             fake = self.G(z, *self._cond(y))
         with self._autocast():
-            real_scores = self.D(real, *self._cond(y))
-            fake_scores = self.D(fake, *self._cond(y))
-            loss_D = self.loss.d_loss(real_scores.float(), fake_scores.float())
+            loss_D, real_scores, fake_scores = self.discriminator_loss(real, fake, y)
         if cfg.penalty is not None:
-            fake, cond = fake.float(), self._cond(y)
-            if cfg.penalty == "gp":
-                pen, norms = L.gradient_penalty(self.D, real, fake, *cond)
-            elif cfg.penalty == "r1":
-                pen, norms = L.r1_penalty(self.D, real, *cond)
-            else:
-                pen, norms = L.dragan_penalty(self.D, real, *cond)
+            pen, norms = self.penalty(real, fake.float(), y)
             loss_D = loss_D + cfg.penalty_weight * pen
             self._log(penalty=pen, penalty_grad_norm=norms.mean())
         self.optD.zero_grad(set_to_none=True)
@@ -276,8 +299,7 @@ class GANTrainer:
     def g_step(self) -> None:
         z, y = self._z(self.config.batch_size), self._y(self.config.batch_size)
         with self._autocast():
-            fake_scores = self.D(self.G(z, *self._cond(y)), *self._cond(y))
-            loss_G = self.loss.g_loss(fake_scores.float())
+            loss_G = self.generator_loss(self.G(z, *self._cond(y)), y)
         self.optG.zero_grad(set_to_none=True)
         loss_G.backward()
         self._log(loss_G=loss_G, grad_norm_G=torch.nn.utils.get_total_norm(

@@ -181,6 +181,8 @@ def test_classifier_shapes(channels, size):
     model.train()
     model.predict(x)
     assert model.training                              # predict restores the mode
+    feats, probs = model.predict(x[:0])                # an empty batch gives empty results
+    assert feats.shape == (0, 128) and probs.shape == (0, 7)
 
 
 def test_judge_reaches_held_out_accuracy(judge, digits):

@@ -241,3 +241,29 @@ def test_channels_last_and_amp_flags_off_on_cpu():
                         cfg(z_dim=8, steps=1, channels_last=True), device="cpu")
     forced.fit()
     assert forced.netD.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_loss_hooks_define_a_variant():
+    """A subclass that overrides discriminator_loss / generator_loss is what fit() trains:
+    here D is trained to score reals -1 and fakes +1 (least squares with swapped targets), and
+    G to push its scores to +1, so after training D scores reals below fakes."""
+    calls = {"d": 0, "g": 0}
+
+    class Swapped(GANTrainer):
+        def discriminator_loss(self, real, fake, y):
+            calls["d"] += 1
+            r, f = self.D(real), self.D(fake)
+            self._log(extra=r.mean())
+            return ((r + 1) ** 2).mean() + ((f - 1) ** 2).mean(), r, f
+
+        def generator_loss(self, fake, y):
+            calls["g"] += 1
+            return ((self.D(fake) - 1) ** 2).mean()
+
+    netG, netD = toy_models()
+    trainer = Swapped(netG, netD, data.ring8(), cfg(steps=60, n_critic=2), device="cpu")
+    h = trainer.fit()
+    assert calls == {"d": 120, "g": 60}
+    assert "extra" in h and len(h["extra"]) == 60
+    assert h["D_real"][-1] < h["D_fake"][-1]
+

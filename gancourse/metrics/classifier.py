@@ -82,6 +82,8 @@ class Classifier(nn.Module):
             feats.append(f.float().cpu())
             probs.append(F.softmax(self.head(f).float(), dim=1).cpu())
         self.train(was_training)
+        if not feats:                                              # no images: empty results
+            return torch.zeros(0, FEATURE_DIM), torch.zeros(0, self.num_classes)
         return torch.cat(feats), torch.cat(probs)
 
 

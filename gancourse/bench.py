@@ -1,0 +1,147 @@
+"""The digits benchmark: one generator, one budget, every loss family.
+
+Notebooks 07-11 each train their GAN variant (LSGAN, WGAN, WGAN-GP, SNGAN, BEGAN; 07 also
+the non-saturating GAN it improves on) on handwritten digits under the same conditions, so
+that their numbers can stand in one table:
+
+* the same DCGAN generator (:func:`make_generator`), built from the same seed, so every
+  variant starts from identical weights;
+* the same budget (:class:`Budget`): generator updates, batch size, z_dim, widths; a
+  variant may take several critic steps per generator step (WGAN's n_critic), which the
+  wall time records;
+* the same evaluation (:func:`evaluate`): the package's digit classifier judges ``n_eval``
+  samples of fixed codes against the held-out split.
+
+What a variant may change: its discriminator (normalisation, spectral norm, autoencoder),
+its loss pair, its optimiser and learning rates. Results are recorded as
+``bench.<variant>.<metric>`` (:func:`record`), so a ``gancourse run`` over the notebooks
+collects the whole table (:func:`table`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from gancourse.metrics.classifier import Classifier
+from gancourse.metrics.image import class_histogram, evaluate_images
+from gancourse.models.dcgan import DCGANGenerator
+from gancourse.runtime import record as _record
+from gancourse.training import TrainConfig
+
+VARIANTS = ("gan", "lsgan", "wgan", "wgan-gp", "sngan", "began")
+METRICS = ("fd", "confident_share", "class_coverage", "entropy", "min_class_share", "time_s")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What every variant gets: ``steps`` generator updates on batches of ``batch_size``,
+    a DCGAN generator z_dim -> (1, image_size, image_size) of width ``ngf`` (``ndf`` for
+    discriminators), judged on ``n_eval`` samples."""
+
+    steps: int
+    batch_size: int
+    z_dim: int
+    ngf: int
+    ndf: int
+    n_eval: int
+    image_size: int = 28
+
+
+BUDGETS: dict[str, Budget] = {
+    "smoke": Budget(steps=60, batch_size=32, z_dim=16, ngf=16, ndf=16, n_eval=500),
+    "cpu": Budget(steps=1500, batch_size=64, z_dim=16, ngf=32, ndf=32, n_eval=1000),
+    "gpu": Budget(steps=10_000, batch_size=64, z_dim=100, ngf=64, ndf=64, n_eval=10_000),
+}
+
+
+def budget(profile: str) -> Budget:
+    """The benchmark budget of a profile (``smoke``, ``cpu`` or ``gpu``)."""
+    if profile not in BUDGETS:
+        raise ValueError(f"unknown profile {profile!r}; valid profiles are {', '.join(BUDGETS)}")
+    return BUDGETS[profile]
+
+
+def make_generator(b: Budget, channels: int = 1, seed: int = 0) -> DCGANGenerator:
+    """The benchmark generator, initialised from ``seed`` (same seed, same starting weights)."""
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        return DCGANGenerator(z_dim=b.z_dim, channels=channels, image_size=b.image_size, ngf=b.ngf)
+    finally:
+        torch.random.set_rng_state(state)
+
+
+def train_config(b: Budget, seed: int = 0, **overrides: Any) -> TrainConfig:
+    """A :class:`TrainConfig` with the budget's steps, batch size and z_dim; ``overrides``
+    set the variant's own choices (loss, n_critic, optimizer, lr_g, lr_d, betas, penalty,
+    clip, ...). Overriding the budget itself is an error: the comparison would be unfair."""
+    fixed = {"steps", "batch_size", "z_dim"}
+    if fixed & overrides.keys():
+        raise ValueError(f"{', '.join(sorted(fixed & overrides.keys()))} belong to the budget and "
+                         f"cannot be overridden; change the Budget instead")
+    return TrainConfig(steps=b.steps, batch_size=b.batch_size, z_dim=b.z_dim, seed=seed, **overrides)
+
+
+def eval_codes(b: Budget, seed: int = 0) -> torch.Tensor:
+    """The fixed codes every variant is judged on: (n_eval, z_dim), drawn from ``seed``."""
+    return torch.randn(b.n_eval, b.z_dim, generator=torch.Generator().manual_seed(10_000 + seed))
+
+
+@torch.no_grad()
+def evaluate(netG: nn.Module, classifier: Classifier, held_out: torch.Tensor, b: Budget,
+             seed: int = 0) -> dict[str, float]:
+    """Judge ``netG`` (eval mode, on :func:`eval_codes`) against held-out real images.
+
+    Returns ``fd`` (classifier-feature Fréchet distance), ``confident_share``,
+    ``class_coverage``, ``entropy`` of the class histogram and ``min_class_share`` (the
+    rarest digit's share: 0 when a class is dropped, 0.1 when all are equally frequent).
+    """
+    z = eval_codes(b, seed)
+    device = next(netG.parameters()).device
+    was_training = netG.training
+    netG.eval()
+    try:
+        fake = torch.cat([netG(c.to(device)).float().cpu() for c in z.split(500)])  # (n, C, H, W)
+    finally:
+        netG.train(was_training)
+    out = evaluate_images(fake.clamp(-1, 1), classifier, real=held_out)
+    out["min_class_share"] = float(class_histogram(classifier.predict(fake.clamp(-1, 1))[1]).min())
+    return {k: float(v) for k, v in out.items()}
+
+
+def record(variant: str, result: Mapping[str, float], time_s: float) -> dict[str, float]:
+    """Record ``bench.<variant>.<metric>`` for the metrics of :func:`evaluate` and the wall
+    time of training; returns the recorded row."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; valid variants are {', '.join(VARIANTS)}")
+    missing = [m for m in METRICS if m != "time_s" and m not in result]
+    if missing:
+        raise ValueError(f"result lacks {', '.join(missing)}; pass the dict from bench.evaluate")
+    row = {m: float(result[m]) for m in METRICS if m != "time_s"}
+    row["time_s"] = float(time_s)
+    for m, v in row.items():
+        _record(f"bench.{variant}.{m}", v)
+    return row
+
+
+def table(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows ``{"variant", <metric>: value}`` from recorded metrics (one flat dict, e.g. the
+    union of several notebooks' metrics files), in :data:`VARIANTS` order; missing metrics
+    are NaN and variants without any are left out."""
+    rows = []
+    for v in VARIANTS:
+        vals = {m: metrics.get(f"bench.{v}.{m}", math.nan) for m in METRICS}
+        if not all(isinstance(x, float) and math.isnan(x) for x in vals.values()):
+            rows.append({"variant": v, **vals})
+    return rows
+
+
+def budget_dict(b: Budget) -> dict[str, int]:
+    """The budget as a plain dict (for printing next to results)."""
+    return asdict(b)
