@@ -15,14 +15,18 @@ that their numbers can stand in one table:
 What a variant may change: its discriminator (normalisation, spectral norm, autoencoder),
 its loss pair, its optimiser and learning rates. Results are recorded as
 ``bench.<variant>.<metric>`` (:func:`record`), so a ``gancourse run`` over the notebooks
-collects the whole table (:func:`table`).
+collects the whole table (:func:`table`). :func:`save_generator` keeps each trained
+generator (``<output root>/bench/<profile>/<variant>.pt``) so that notebook 13 can put them all
+on one leaderboard (:func:`load_generators`).
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,6 +35,7 @@ from torch import nn
 from gancourse.metrics.classifier import Classifier
 from gancourse.metrics.image import class_histogram, evaluate_images
 from gancourse.models.dcgan import DCGANGenerator
+from gancourse.runtime import atomic_write_bytes, default_output_root
 from gancourse.runtime import record as _record
 from gancourse.training import TrainConfig
 
@@ -145,3 +150,55 @@ def table(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
 def budget_dict(b: Budget) -> dict[str, int]:
     """The budget as a plain dict (for printing next to results)."""
     return asdict(b)
+
+
+FORMAT = "gancourse-bench-generator-v1"
+
+
+def generator_path(variant: str, profile: str, root: str | Path | None = None) -> Path:
+    """Where :func:`save_generator` keeps a variant's generator for a profile."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; valid variants are {', '.join(VARIANTS)}")
+    budget(profile)                                                  # validates the profile
+    return Path(root or default_output_root()) / "bench" / profile / f"{variant}.pt"
+
+
+def save_generator(netG: nn.Module, variant: str, profile: str, result: Mapping[str, float] | None = None,
+                   root: str | Path | None = None) -> Path:
+    """Save a trained bench generator (weights, budget, metrics) atomically; returns the path."""
+    if not isinstance(netG, DCGANGenerator):
+        raise TypeError(f"the bench generator is a DCGANGenerator (bench.make_generator), got "
+                        f"{type(netG).__name__}")
+    buf = io.BytesIO()
+    torch.save({"format": FORMAT, "variant": variant, "budget": asdict(budget(profile)),
+                "state": {k: v.detach().cpu() for k, v in netG.state_dict().items()},
+                "result": dict(result or {})}, buf)
+    return atomic_write_bytes(generator_path(variant, profile, root), buf.getvalue())
+
+
+def load_generators(profile: str, root: str | Path | None = None,
+                    channels: int = 1) -> dict[str, tuple[DCGANGenerator, dict[str, float]]]:
+    """The bench generators saved for ``profile``: {variant: (netG in eval mode, metrics)}.
+
+    Variants never saved are absent. A file that is corrupt, not a bench generator, or made
+    with another budget raises ValueError naming it (delete it and rerun its notebook).
+    """
+    b, out = budget(profile), {}
+    for variant in VARIANTS:
+        path = generator_path(variant, profile, root)
+        if not path.exists():
+            continue
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise ValueError(f"{path} is corrupt or unreadable ({type(err).__name__}); delete it "
+                             f"and rerun the notebook that trains {variant!r}") from err
+        if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a gancourse bench generator (expected {FORMAT!r})")
+        if saved["budget"] != asdict(b):
+            raise ValueError(f"{path} was trained with budget {saved['budget']}, not the current "
+                             f"{profile!r} budget {asdict(b)}; rerun the notebook that trains {variant!r}")
+        netG = make_generator(b, channels=channels)
+        netG.load_state_dict(saved["state"])
+        out[variant] = (netG.eval(), saved["result"])
+    return out

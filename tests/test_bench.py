@@ -92,3 +92,36 @@ def test_record_and_table(tmp_path):
         assert math.isnan(rows[0]["confident_share"]) and rows[1]["fd"] == 12.5
     finally:
         runtime.configure_metrics(None)
+
+
+def test_save_and_load_generators(tmp_path):
+    netG = bench.make_generator(bench.budget("smoke"), seed=1)
+    path = bench.save_generator(netG, "lsgan", "smoke", {"fd": 3.0}, root=tmp_path)
+    assert path == tmp_path / "bench" / "smoke" / "lsgan.pt" and path.exists()
+    loaded = bench.load_generators("smoke", root=tmp_path)
+    assert list(loaded) == ["lsgan"]
+    G, result = loaded["lsgan"]
+    assert result == {"fd": 3.0} and not G.training
+    z = torch.randn(3, bench.budget("smoke").z_dim)
+    netG.eval()
+    torch.testing.assert_close(G(z), netG(z))
+    assert bench.load_generators("cpu", root=tmp_path) == {}        # nothing saved for cpu
+
+
+def test_load_generators_failure_paths(tmp_path):
+    with pytest.raises(ValueError, match="unknown variant"):
+        bench.generator_path("gan2", "smoke", tmp_path)
+    with pytest.raises(TypeError, match="DCGANGenerator"):
+        bench.save_generator(nn.Linear(2, 2), "gan", "smoke", root=tmp_path)
+    path = bench.generator_path("gan", "smoke", tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="corrupt or unreadable.*rerun the notebook"):
+        bench.load_generators("smoke", root=tmp_path)
+    torch.save({"format": "other"}, path)
+    with pytest.raises(ValueError, match="not a gancourse bench generator"):
+        bench.load_generators("smoke", root=tmp_path)
+    bench.save_generator(bench.make_generator(bench.budget("cpu")), "gan", "cpu", root=tmp_path)
+    (tmp_path / "bench" / "cpu" / "gan.pt").replace(path)          # a cpu model in the smoke slot
+    with pytest.raises(ValueError, match="trained with budget"):
+        bench.load_generators("smoke", root=tmp_path)
