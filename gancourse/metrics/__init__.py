@@ -4,7 +4,9 @@
   and cached (:func:`get_classifier`);
 - :mod:`.image`: feature Fréchet distance, confident share, class coverage / entropy,
   conditional accuracy, and :func:`evaluate_images` / :func:`real_vs_real`;
-- :mod:`.toy`: PacGAN-style mode metrics for Gaussian mixtures (:func:`mode_metrics`).
+- :mod:`.toy`: PacGAN-style mode metrics for Gaussian mixtures (:func:`mode_metrics`);
+- :mod:`.evaluation`: Parzen-window likelihood, Inception-style score, KID, FD against sample
+  size, k-NN precision and recall, memorisation, optional Inception-v3 features (notebook 13).
 """
 
 from gancourse.metrics.classifier import (
@@ -13,6 +15,19 @@ from gancourse.metrics.classifier import (
     accuracy,
     get_classifier,
     train_classifier,
+)
+from gancourse.metrics.evaluation import (
+    fd_versus_n,
+    inception_features,
+    inception_score,
+    kernel_distance,
+    load_inception,
+    memorisation,
+    mmd2_unbiased,
+    nearest_neighbours,
+    parzen_log_likelihood,
+    precision_recall,
+    select_bandwidth,
 )
 from gancourse.metrics.image import (
     class_coverage,
@@ -35,10 +50,21 @@ __all__ = [
     "conditional_accuracy",
     "confident_share",
     "evaluate_images",
+    "fd_versus_n",
     "frechet_distance",
     "get_classifier",
     "histogram_entropy",
+    "inception_features",
+    "inception_score",
+    "kernel_distance",
+    "load_inception",
+    "memorisation",
+    "mmd2_unbiased",
     "mode_metrics",
+    "nearest_neighbours",
+    "parzen_log_likelihood",
+    "precision_recall",
     "real_vs_real",
+    "select_bandwidth",
     "train_classifier",
 ]
