@@ -17,6 +17,13 @@ name            discriminator / critic loss                  generator loss
 
 Using ``-log σ(s) = softplus(-s)`` and ``-log(1 - σ(s)) = softplus(s)`` keeps the BCE
 losses finite for any logit.
+
+Other variants (notebook 11's map), as functions only: their generator loss needs the real
+scores too (relativistic, Softmax GAN) or a per-pair margin (loss-sensitive GAN), so they do
+not fit the ``g_loss(fake_scores)`` pairs of ``LOSSES``: ``d_loss_rsgan``/``g_loss_rsgan``,
+``d_loss_ragan``/``g_loss_ragan``, ``d_loss_softmax``/``g_loss_softmax``,
+``d_loss_loss_sensitive``/``g_loss_loss_sensitive``. EBGAN and BEGAN live in
+:mod:`gancourse.energy`.
 """
 
 from __future__ import annotations
@@ -108,6 +115,72 @@ def get_loss(name: str | AdversarialLoss) -> AdversarialLoss:
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; valid losses are {', '.join(LOSSES)}")
     return LOSSES[name]
+
+
+# ----------------------------------------------------------------------------- other variants
+def _check_paired(real_scores: Tensor, fake_scores: Tensor) -> None:
+    if real_scores.shape != fake_scores.shape:
+        raise ValueError(f"relativistic standard losses pair each real with one fake: need equal "
+                         f"shapes, got {tuple(real_scores.shape)} and {tuple(fake_scores.shape)}")
+
+
+def d_loss_rsgan(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Relativistic standard GAN (Jolicoeur-Martineau, 2019): -E log σ(s_r - s_f), pairs (x, G(z)).
+
+    D estimates the probability that a real sample is more realistic than a fake one.
+    """
+    _check_paired(real_scores, fake_scores)
+    return F.softplus(-(real_scores - fake_scores)).mean()
+
+
+def g_loss_rsgan(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Relativistic standard GAN generator loss: -E log σ(s_f - s_r) (needs the real scores)."""
+    _check_paired(real_scores, fake_scores)
+    return F.softplus(-(fake_scores - real_scores)).mean()
+
+
+def d_loss_ragan(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Relativistic average GAN: -E log σ(s_r - E s_f) - E log(1 - σ(s_f - E s_r)) (ESRGAN)."""
+    return (F.softplus(-(real_scores - fake_scores.mean())).mean()
+            + F.softplus(fake_scores - real_scores.mean()).mean())
+
+
+def g_loss_ragan(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Relativistic average GAN generator loss: the roles swapped,
+    -E log σ(s_f - E s_r) - E log(1 - σ(s_r - E s_f)); G also gets gradient through the reals'
+    term (pass real scores computed with D's graph)."""
+    return (F.softplus(-(fake_scores - real_scores.mean())).mean()
+            + F.softplus(real_scores - fake_scores.mean()).mean())
+
+
+def d_loss_softmax(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Softmax GAN (Lin, 2017): cross-entropy between target 1/|B+| on the reals (0 on the
+    fakes) and the softmax of the scores over the whole batch B = B+ ∪ B-:
+    -E_{B+} s + log Σ_{B} e^s. (The paper writes energies μ = -s.)"""
+    return -real_scores.mean() + torch.logsumexp(torch.cat([real_scores, fake_scores]), dim=0)
+
+
+def g_loss_softmax(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Softmax GAN generator loss: target 1/|B| on every sample, -E_{B} s + log Σ_{B} e^s
+    (minimal when D cannot tell reals and fakes apart)."""
+    scores = torch.cat([real_scores, fake_scores])
+    return -scores.mean() + torch.logsumexp(scores, dim=0)
+
+
+def d_loss_loss_sensitive(real_losses: Tensor, fake_losses: Tensor, margin: Tensor | float,
+                          weight: float = 1.0) -> Tensor:
+    """Loss-sensitive GAN (Qi, 2017): E L(x) + λ E[Δ(x, G(z)) + L(x) - L(G(z))]_+.
+
+    ``real_losses``, ``fake_losses``: the learned loss L (low = real) on pairs (x, G(z));
+    ``margin``: Δ(x, G(z)) per pair (e.g. the L1 distance) or a constant. A fake needs a loss
+    higher than its real partner's by Δ; the paper also keeps L Lipschitz (weight decay).
+    """
+    return real_losses.mean() + weight * F.relu(margin + real_losses - fake_losses).mean()
+
+
+def g_loss_loss_sensitive(fake_losses: Tensor) -> Tensor:
+    """Loss-sensitive GAN generator loss: E L(G(z))."""
+    return fake_losses.mean()
 
 
 # ----------------------------------------------------------------------------- penalties

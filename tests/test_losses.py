@@ -93,3 +93,50 @@ def test_clip_weights():
     assert math.isclose(lin.weight.abs().max().item(), 0.01, rel_tol=1e-6)
     with pytest.raises(ValueError, match="positive"):
         L.clip_weights(lin, 0)
+
+
+# ----------------------------------------------------------------------------- other variants
+SP = {x: math.log1p(math.exp(x)) for x in (-2.0, -1.0, 0.0, 1.0, 2.0)}   # softplus by hand
+
+
+def test_relativistic_standard_gan_hand_values():
+    r, f = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
+    # pairs: s_r - s_f = 1, -2
+    assert L.d_loss_rsgan(r, f).item() == pytest.approx((SP[-1.0] + SP[2.0]) / 2, rel=1e-6)
+    assert L.g_loss_rsgan(r, f).item() == pytest.approx((SP[1.0] + SP[-2.0]) / 2, rel=1e-6)
+    # softplus(t) - softplus(-t) = t, so L_D - L_G = -E(s_r - s_f) = 0.5
+    assert (L.d_loss_rsgan(r, f) - L.g_loss_rsgan(r, f)).item() == pytest.approx(0.5, rel=1e-6)
+    with pytest.raises(ValueError, match="equal shapes"):
+        L.d_loss_rsgan(r, torch.zeros(3))
+    with pytest.raises(ValueError, match="equal shapes"):
+        L.g_loss_rsgan(r, torch.zeros(3))
+
+
+def test_relativistic_average_gan_hand_values():
+    r, f = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0])         # E s_r = 2, E s_f = 1
+    # D: s_r - 1 = 0, 2 -> softplus(0), softplus(-2); s_f - 2 = -2, 0 -> softplus(-2), softplus(0)
+    assert L.d_loss_ragan(r, f).item() == pytest.approx(math.log(2) + SP[-2.0], rel=1e-6)
+    # G: s_f - 2 = -2, 0 -> softplus(2), softplus(0); s_r - 1 = 0, 2 -> softplus(0), softplus(2)
+    assert L.g_loss_ragan(r, f).item() == pytest.approx(math.log(2) + SP[2.0], rel=1e-6)
+    assert torch.isfinite(L.d_loss_ragan(torch.full((3,), 1e4), torch.full((5,), -1e4)))
+
+
+def test_softmax_gan_hand_values():
+    r, f = torch.full((2,), math.log(3.0)), torch.zeros(2)              # e^s = 3, 3, 1, 1
+    assert L.d_loss_softmax(r, f).item() == pytest.approx(math.log(8 / 3), rel=1e-6)
+    assert L.g_loss_softmax(r, f).item() == pytest.approx(math.log(8 / math.sqrt(3)), rel=1e-6)
+    # equal scores everywhere: both losses are log|B| (G's minimum: D cannot tell them apart)
+    z = torch.zeros(4)
+    assert L.g_loss_softmax(z, z).item() == pytest.approx(math.log(8), rel=1e-6)
+    assert L.d_loss_softmax(z, z).item() == pytest.approx(math.log(8), rel=1e-6)
+    # D wins outright when fakes score -inf-ish: loss -> log|B+|
+    assert L.d_loss_softmax(z, torch.full((4,), -1e4)).item() == pytest.approx(math.log(4), rel=1e-6)
+
+
+def test_loss_sensitive_gan_hand_values():
+    real, fake = torch.tensor([1.0, 2.0]), torch.tensor([3.0, 1.0])
+    margin = torch.tensor([1.0, 1.0])
+    # E L(x) = 1.5; hinge terms [1 + 1 - 3]_+ = 0, [1 + 2 - 1]_+ = 2 -> mean 1
+    assert L.d_loss_loss_sensitive(real, fake, margin).item() == pytest.approx(2.5)
+    assert L.d_loss_loss_sensitive(real, fake, 1.0, weight=0.5).item() == pytest.approx(2.0)
+    assert L.g_loss_loss_sensitive(fake).item() == pytest.approx(2.0)
