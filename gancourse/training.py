@@ -64,6 +64,7 @@ class TrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
+    lr_decay: float = 0.0             # share of the run at the end over which both lrs fall linearly to 0
     penalty: str | None = None        # gp | r1 | dragan
     penalty_weight: float = 10.0      # λ for gp/dragan, γ/2 for r1
     clip: float | None = None         # WGAN weight clipping bound c
@@ -85,6 +86,8 @@ class TrainConfig:
                              f"{', '.join(L.PENALTIES)} or None")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: adam, rmsprop")
+        if not 0.0 <= self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay must be in [0, 1] (share of the run), got {self.lr_decay}")
         for name in ("steps", "batch_size", "z_dim", "n_critic", "log_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -217,6 +220,19 @@ class GANTrainer:
         if self.config.optimizer == "rmsprop":
             return torch.optim.RMSprop(net.parameters(), lr=lr)
         return torch.optim.Adam(net.parameters(), lr=lr, betas=self.config.betas)
+
+    def lr_factor(self, step: int) -> float:
+        """Learning-rate multiplier for generator step ``step`` (0-based): 1, then a linear
+        ramp to 0 over the last ``lr_decay`` share of the run (f = (steps - step) / (lr_decay * steps))."""
+        cfg = self.config
+        span = cfg.lr_decay * cfg.steps
+        return 1.0 if span <= 0 else min(1.0, (cfg.steps - step) / span)
+
+    def _set_lr(self) -> None:
+        f = self.lr_factor(self.step)
+        for opt, lr in ((self.optG, self.config.lr_g), (self.optD, self.config.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * f
 
     def _z(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.z_dim, device=self.device, generator=self.noise)
@@ -382,6 +398,8 @@ class GANTrainer:
                    disable=not cfg.progress, leave=False)
         t0 = time.perf_counter() - self._elapsed
         while self.step < cfg.steps:
+            if cfg.lr_decay:
+                self._set_lr()
             for _ in range(cfg.n_critic):
                 self.d_step()
             self.g_step()
@@ -438,7 +456,8 @@ class GANTrainer:
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{path} is not a gancourse training checkpoint "
                                   f"(expected format {CHECKPOINT_FORMAT!r})")
-        saved = state["config"]
+        defaults = asdict(TrainConfig())                     # fields newer than the checkpoint
+        saved = {**defaults, **state["config"]}
         now = asdict(self.config)
         diff = {k: (saved.get(k), now[k]) for k in now
                 if k not in _RESUMABLE_CHANGES and _norm(saved.get(k)) != _norm(now[k])}

@@ -267,3 +267,54 @@ def test_loss_hooks_define_a_variant():
     assert "extra" in h and len(h["extra"]) == 60
     assert h["D_real"][-1] < h["D_fake"][-1]
 
+
+
+def test_lr_decay_schedule_and_validation():
+    trainer = GANTrainer(*toy_models(), data.ring8(), cfg(steps=10, lr_decay=0.5), device="cpu")
+    # constant for the first half, then (steps - step) / 5: 1.0 at step 5, 0.2 at step 9
+    assert [trainer.lr_factor(s) for s in (0, 4, 5, 7, 9)] == pytest.approx([1, 1, 1, 0.6, 0.2])
+    seen = []
+    trainer.callbacks.append(lambda t, event: seen.append(t.optG.param_groups[0]["lr"]))
+    trainer.fit()
+    # the log callback runs after step s+1 with the lr that step s used
+    assert seen[0] == pytest.approx(1e-3) and seen[-1] == pytest.approx(0.2e-3)
+    assert trainer.optD.param_groups[0]["lr"] == pytest.approx(0.2e-3)
+    flat = GANTrainer(*toy_models(), data.ring8(), cfg(steps=10), device="cpu")
+    assert flat.lr_factor(9) == 1.0
+    with pytest.raises(ValueError, match="lr_decay must be in"):
+        cfg(lr_decay=1.5)
+
+
+def test_resume_with_lr_decay_matches_an_uninterrupted_run(tmp_path):
+    config = cfg(steps=8, lr_decay=0.75)
+    straight = GANTrainer(*toy_models(), data.ring8(), config, device="cpu")
+    straight.fit()
+
+    class Crash(RuntimeError):
+        pass
+
+    def crash_at_5(trainer, event):
+        if event == "log" and trainer.step == 5:
+            raise Crash
+
+    path = tmp_path / "run.pt"
+    crashed = GANTrainer(*toy_models(), data.ring8(), cfg(steps=8, lr_decay=0.75, checkpoint_every=1),
+                         device="cpu", checkpoint=path, callbacks=[crash_at_5])
+    with pytest.raises(Crash):
+        crashed.fit()
+    resumed = GANTrainer(*toy_models(), data.ring8(), config, device="cpu", checkpoint=path)
+    resumed.fit()
+    assert resumed.step == 8
+    for a, b in zip(straight.netG.parameters(), resumed.netG.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_checkpoint_from_before_a_new_config_field_still_loads(tmp_path):
+    path = tmp_path / "old.pt"
+    old = GANTrainer(*toy_models(), data.ring8(), cfg(steps=2), device="cpu", checkpoint=path)
+    old.fit()
+    state = torch.load(path, weights_only=True)
+    del state["config"]["lr_decay"]                     # as written before lr_decay existed
+    torch.save(state, path)
+    again = GANTrainer(*toy_models(), data.ring8(), cfg(steps=4), device="cpu", checkpoint=path)
+    assert again.fit()["step"][-1] == 4
