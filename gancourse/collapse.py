@@ -8,31 +8,21 @@
 * :class:`UnrolledGANTrainer` (Metz et al., 2017): G minimises its loss against D after k
   look-ahead steps of D's own optimiser, differentiated through those steps.
 * :class:`MixtureGenerator`: several generators against one shared discriminator.
-* :func:`protocol`: the PacGAN toy protocol (ring-8 / grid-25, 2,500 samples, mean and
-  standard error over seeds of :func:`gancourse.metrics.mode_metrics`) for the methods in
-  :data:`METHODS`, and :func:`stack_digits` / :func:`stacked_mode_metrics` for stacked digits
-  (three digits as channels, 1,000 modes).
+
+:mod:`gancourse.protocol` trains each of them on the toy mixtures under one budget.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
-from multiprocessing import get_context
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call
 
-from gancourse.data import toy as make_toy
-from gancourse.metrics import mode_metrics
-from gancourse.models import MLPDiscriminator, MLPGenerator
-from gancourse.training import GANTrainer, TrainConfig
+from gancourse.training import GANTrainer
 
 
 # ----------------------------------------------------------------------------- batch features
@@ -61,9 +51,10 @@ class MinibatchDiscrimination(nn.Module):
         if h.ndim != 2 or h.shape[1] != self.in_features:
             raise ValueError(f"expected features (B, {self.in_features}), got {tuple(h.shape)}")
         m = (h @ self.T).view(-1, self.n_kernels, self.kernel_dim)         # (B, n_k, k_dim)
-        l1 = (m[:, None] - m[None]).abs().sum(-1)                          # (B, B, n_k)
-        o = torch.exp(-l1).sum(1) - 1.0                                    # (B, n_k), j != i
-        return torch.cat([h, o], dim=1)                                    # (B, A + n_k)
+        m = m.transpose(0, 1)                                              # (n_k, B, k_dim)
+        l1 = torch.cdist(m, m, p=1)                                        # (n_k, B, B)
+        o = torch.exp(-l1).sum(2) - 1.0                                    # (n_k, B), j != i
+        return torch.cat([h, o.T], dim=1)                                  # (B, A + n_k)
 
 
 class MinibatchStdDev(nn.Module):
@@ -219,202 +210,53 @@ class UnrolledGANTrainer(GANTrainer):
 
 # ----------------------------------------------------------------------------- generators
 class MixtureGenerator(nn.Module):
-    """n generators behind one interface: sample i of a batch comes from generator i mod n.
+    """n MLP generators behind one interface: sample i of a batch comes from generator i mod n.
 
-    p_g = (1/n) sum_k p_{G_k}: each generator only needs to cover some modes, and the shared
-    discriminator sees the mixture (MGAN / MAD-GAN without their extra terms).
+    p_g = (1/n) sum_k p_{G_k}: each generator only needs to cover some of the modes, and the
+    shared discriminator sees the mixture (MAD-GAN / MGAN without their extra terms). Each
+    G_k is z (z_dim) -> [Linear, ReLU] * len(hidden) -> Linear -> (out_dim), like
+    :class:`~gancourse.models.MLPGenerator` with no output activation. The n networks are
+    evaluated together with batched matrix products (weights (n, in, out)), which is what
+    makes several small generators as cheap as one; :meth:`member` returns G_k on its own.
     """
 
-    def __init__(self, generators: Iterable[nn.Module]):
+    def __init__(self, n: int, z_dim: int, out_dim: int, hidden: Sequence[int]):
         super().__init__()
-        self.generators = nn.ModuleList(generators)
-        if len(self.generators) < 1:
-            raise ValueError("need at least one generator")
-        self.z_dim = getattr(self.generators[0], "z_dim", None)
+        if n < 1 or z_dim < 1 or out_dim < 1 or not hidden or min(hidden) < 1:
+            raise ValueError(f"need n >= 1 generators, z_dim >= 1, out_dim >= 1 and hidden widths "
+                             f">= 1, got n={n}, z_dim={z_dim}, out_dim={out_dim}, hidden={hidden}")
+        self.n, self.z_dim, self.out_dim = n, z_dim, out_dim
+        sizes = [z_dim, *hidden, out_dim]
+        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            bound = 1.0 / math.sqrt(a)                     # nn.Linear's default initialisation
+            self.weights.append(nn.Parameter(torch.empty(n, a, b).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(n, 1, b).uniform_(-bound, bound)))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        n = len(self.generators)
-        parts = [g(z[k::n]) for k, g in enumerate(self.generators) if len(z[k::n])]
-        out = parts[0].new_empty(z.shape[0], *parts[0].shape[1:])           # (B, ...)
-        for k, part in enumerate(parts):
-            out[k::n] = part
-        return out
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"expected noise (B, {self.z_dim}), got {tuple(z.shape)}")
+        b, n = z.shape[0], self.n
+        pad = (-b) % n
+        if pad:                                            # B not a multiple of n
+            z = torch.cat([z, z.new_zeros(pad, self.z_dim)])
+        h = z.view(-1, n, self.z_dim).transpose(0, 1)      # (n, B/n, z_dim): row i -> G_{i mod n}
+        last = len(self.weights) - 1
+        for i, (w, bias) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(bias, h, w)                  # (n, B/n, width)
+            if i < last:
+                h = torch.relu(h)
+        return h.transpose(0, 1).reshape(-1, self.out_dim)[:b]   # (B, out_dim)
 
-
-# ----------------------------------------------------------------------------- the protocol
-METHODS = ("gan", "wgan-gp", "minibatch-disc", "mbstd", "pacgan2", "pacgan4", "unrolled",
-           "mix-g")
-TOYS = ("grid25", "ring8")
-
-
-@dataclass(frozen=True)
-class ToySetup:
-    """One generator and budget shared by every method of the protocol.
-
-    G: MLP z (z_dim) -> R^2 with ``g_hidden`` ReLU layers; D: MLP with ``d_hidden`` LeakyReLU
-    layers. ``steps`` generator updates with Adam(lr, betas); ``batch_size`` samples per
-    update (PacGAN-m sees m times as many, packed into ``batch_size`` decisions). ``ema``:
-    decay of the averaged G that is evaluated (None: the raw G).
-    """
-
-    steps: int = 3000
-    batch_size: int = 100
-    z_dim: int = 2
-    g_hidden: tuple[int, ...] = (128, 128, 128)
-    d_hidden: tuple[int, ...] = (128, 128)
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.5, 0.999)
-    ema: float | None = 0.999
-    n_critic_wgan: int = 5
-    unroll_steps: int = 5
-    n_generators: int = 4
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def make_trainer(method: str, toy: str, setup: ToySetup, seed: int = 0) -> GANTrainer:
-    """The trainer for ``method`` (one of :data:`METHODS`) on ``toy`` ("grid25" | "ring8").
-
-    Every method uses the same G architecture (``mix-g``: ``n_generators`` generators whose
-    hidden widths are divided by ``n_generators`` so the ReLU-ReLU weights stay the same
-    number) and the same number of generator steps.
-    """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    if toy not in TOYS:
-        raise ValueError(f"unknown toy {toy!r}; valid: {', '.join(TOYS)}")
-    torch.manual_seed(seed)
-    data = make_toy(toy)
-    cfg = dict(steps=setup.steps, batch_size=setup.batch_size, z_dim=setup.z_dim, lr_g=setup.lr,
-               lr_d=setup.lr, betas=setup.betas, ema=setup.ema, progress=False, seed=seed,
-               log_every=max(1, setup.steps // 100), sample_every=setup.steps)
-    if method == "mix-g":
-        n = setup.n_generators
-        netG: nn.Module = MixtureGenerator(
-            MLPGenerator(setup.z_dim, (2,), hidden=[max(1, h // n) for h in setup.g_hidden],
-                         out_activation=None) for _ in range(n))
-    else:
-        netG = MLPGenerator(setup.z_dim, (2,), hidden=setup.g_hidden, out_activation=None)
-    netD: nn.Module = MLPDiscriminator(2, hidden=setup.d_hidden)
-    if method == "wgan-gp":
-        cfg.update(loss="wgan", penalty="gp", n_critic=setup.n_critic_wgan, betas=(0.5, 0.9))
-    elif method == "minibatch-disc":
-        netD = BatchFeatureMLP(2, setup.d_hidden, MinibatchDiscrimination(setup.d_hidden[-1]))
-    elif method == "mbstd":
-        netD = BatchFeatureMLP(2, setup.d_hidden, MinibatchStdDev(group_size=4))
-    elif method.startswith("pacgan"):
-        m = int(method[len("pacgan"):])
-        netD = PackedDiscriminator(MLPDiscriminator(2 * m, hidden=setup.d_hidden), m)
-        cfg.update(batch_size=setup.batch_size * m)
-    config = TrainConfig(**cfg)
-    if method == "unrolled":
-        return UnrolledGANTrainer(netG, netD, data, config, device="cpu",
-                                  unroll_steps=setup.unroll_steps)
-    return GANTrainer(netG, netD, data, config, device="cpu")
-
-
-def run_method(method: str, toy: str, setup: ToySetup, seed: int = 0,
-               n_samples: int = 2500) -> dict[str, Any]:
-    """Train one method once and score ``n_samples`` samples with :func:`mode_metrics`.
-
-    Returns the metrics plus ``samples`` (n_samples, 2) numpy, ``time_s`` and the inputs.
-    """
-    t0 = time.perf_counter()
-    trainer = make_trainer(method, toy, setup, seed)
-    trainer.fit()
-    samples = trainer.sample(n_samples, seed=10_000 + seed)                 # (N, 2)
-    data = make_toy(toy)
-    result = mode_metrics(samples, data.centers, data.sigma)
-    result.update(method=method, toy=toy, seed=seed, samples=samples.numpy(),
-                  time_s=time.perf_counter() - t0)
-    return result
-
-
-def _run_job(args: tuple[str, str, dict[str, Any], int, int]) -> dict[str, Any]:
-    method, toy, setup, seed, n_samples = args
-    torch.set_num_threads(1)
-    return run_method(method, toy, ToySetup(**setup), seed, n_samples)
-
-
-def mean_se(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and standard error s / sqrt(n) (s the sample standard deviation; 0 for n = 1)."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size == 0:
-        raise ValueError("need at least one value")
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
-
-
-def protocol(methods: Sequence[str], toy: str, setup: ToySetup, seeds: Sequence[int] = range(5),
-             n_samples: int = 2500, workers: int = 1) -> dict[str, dict[str, Any]]:
-    """The PacGAN protocol: each method trained once per seed, scored on ``n_samples``.
-
-    Returns {method: {"modes": (mean, se), "hq": (mean, se), "kl": (mean, se),
-    "runs": [per-seed results of :func:`run_method`], "time_s": total seconds}}. ``workers``
-    > 1 runs the (method, seed) jobs in that many fresh ("spawn") processes with one torch
-    thread each; results do not depend on it.
-    """
-    methods, seeds = list(methods), list(seeds)
-    for method in methods:
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    if toy not in TOYS:
-        raise ValueError(f"unknown toy {toy!r}; valid: {', '.join(TOYS)}")
-    if not seeds or workers < 1:
-        raise ValueError(f"need at least one seed and workers >= 1, got {seeds}, {workers}")
-    jobs = [(m, toy, asdict(setup), s, n_samples) for m in methods for s in seeds]
-    if workers == 1:
-        results = [run_method(m, t, replace(setup), s, n) for m, t, _, s, n in jobs]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(_run_job, jobs))
-    out: dict[str, dict[str, Any]] = {}
-    for method in methods:
-        runs = [r for r in results if r["method"] == method]
-        out[method] = {"modes": mean_se([r["modes_covered"] for r in runs]),
-                       "hq": mean_se([r["hq_share"] for r in runs]),
-                       "kl": mean_se([r["reverse_kl"] for r in runs]),
-                       "runs": runs, "time_s": sum(r["time_s"] for r in runs)}
-    return out
-
-
-# ----------------------------------------------------------------------------- stacked digits
-def stack_digits(images: torch.Tensor, n: int, seed: int = 0,
-                 labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Stacked digits (VEEGAN / PacGAN): three random digits as the channels of one image.
-
-    ``images`` (N, 1, H, W) -> (n, 3, H, W); with ``labels`` (N,) also the mode of each
-    stacked image, 100 * label_R + 10 * label_G + label_B in 0..999 (1,000 modes).
-    """
-    if images.ndim != 4 or images.shape[1] != 1 or len(images) == 0:
-        raise ValueError(f"need grey images (N, 1, H, W), got {tuple(images.shape)}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randint(0, len(images), (n, 3), generator=g)                # (n, 3)
-    stacked = images[idx].squeeze(2)                                        # (n, 3, H, W)
-    if labels is None:
-        return stacked, None
-    digits = labels[idx]                                                    # (n, 3)
-    return stacked, digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
-
-
-def stacked_mode_metrics(images: torch.Tensor, classifier: nn.Module,
-                         batch_size: int = 512) -> dict[str, Any]:
-    """Modes of stacked-digit images judged channel by channel by a digits ``classifier``.
-
-    Each channel (B, 1, H, W) is classified (arg-max of ``classifier.predict``); the mode is
-    100 * c_R + 10 * c_G + c_B. Returns ``mode_counts`` (1000,), ``modes_covered`` (modes
-    with at least one sample, 0..1000), ``reverse_kl`` = KL(q || uniform) = sum_k q_k ln(1000 q_k)
-    in nats (0 for a uniform spread, ln 1000 = 6.91 for one mode) and ``num_modes`` = 1000.
-    """
-    if images.ndim != 4 or images.shape[1] != 3 or len(images) == 0:
-        raise ValueError(f"need stacked images (B, 3, H, W), got {tuple(images.shape)}")
-    classes = []
-    for c in range(3):
-        _, probs = classifier.predict(images[:, c:c + 1], batch_size)        # (B, 10)
-        classes.append(torch.as_tensor(probs).argmax(1))
-    modes = (classes[0] * 100 + classes[1] * 10 + classes[2]).numpy()       # (B,)
-    counts = np.bincount(modes, minlength=1000)
-    q = counts / counts.sum()
-    nz = q > 0
-    return {"mode_counts": counts.tolist(), "modes_covered": int(nz.sum()),
-            "reverse_kl": float((q[nz] * np.log(q[nz] * 1000)).sum()), "num_modes": 1000}
+    def member(self, k: int) -> nn.Module:
+        """Generator k as a plain :class:`torch.nn.Sequential` (a copy of its weights)."""
+        if not 0 <= k < self.n:
+            raise ValueError(f"generator index must be in 0..{self.n - 1}, got {k}")
+        layers: list[nn.Module] = []
+        for i, (w, bias) in enumerate(zip(self.weights, self.biases)):
+            lin = nn.Linear(w.shape[1], w.shape[2])
+            with torch.no_grad():
+                lin.weight.copy_(w[k].T)
+                lin.bias.copy_(bias[k, 0])
+            layers += [lin] if i == len(self.weights) - 1 else [lin, nn.ReLU()]
+        return nn.Sequential(*layers)

@@ -1,18 +1,16 @@
-"""Tests for gancourse.collapse: batch layers, packing, unrolled GAN, mixtures, the protocol."""
+"""Tests for gancourse.collapse: batch layers, packing, the unrolled GAN, several generators."""
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from gancourse import collapse as C
+from gancourse import protocol as P
 from gancourse.data import grid25
 from gancourse.models import MLPDiscriminator, MLPGenerator
 from gancourse.training import TrainConfig
-
-TINY = C.ToySetup(steps=3, batch_size=8, g_hidden=(8, 8), d_hidden=(8, 8), n_generators=2)
 
 
 # ----------------------------------------------------------------------------- minibatch disc.
@@ -184,115 +182,30 @@ def test_unrolled_errors():
 
 
 # ----------------------------------------------------------------------------- mixture of G
-def test_mixture_generator_interleaves_generators():
-    class Const(nn.Module):
-        def __init__(self, value):
-            super().__init__()
-            self.value, self.z_dim = value, 3
-            self.w = nn.Parameter(torch.ones(()))
-
-        def forward(self, z):
-            return self.w * torch.full((z.shape[0], 2), self.value)
-
-    mix = C.MixtureGenerator([Const(0.0), Const(1.0), Const(2.0)])
-    out = mix(torch.zeros(7, 3))
-    assert out.shape == (7, 2) and mix.z_dim == 3
-    assert torch.equal(out[:, 0], torch.tensor([0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 0.0]))
+def test_mixture_generator_equals_separate_mlps_on_interleaved_noise():
+    torch.manual_seed(0)
+    mix = C.MixtureGenerator(3, z_dim=2, out_dim=2, hidden=(5, 4))
+    z = torch.randn(7, 2)                                      # 7 is not a multiple of 3
+    out = mix(z)
+    assert out.shape == (7, 2) and mix.z_dim == 2
+    for i in range(7):                                         # sample i from generator i mod 3
+        with torch.no_grad():
+            assert torch.allclose(out[i], mix.member(i % 3)(z[i:i + 1])[0], atol=1e-6)
     out.sum().backward()
-    assert all(g.w.grad is not None for g in mix.generators)
-    assert mix(torch.zeros(2, 3)).shape == (2, 2)                # fewer samples than generators
-    with pytest.raises(ValueError, match="at least one"):
-        C.MixtureGenerator([])
+    assert all(w.grad is not None and (w.grad.flatten(1).abs().sum(1) > 0).all()
+               for w in mix.weights)                           # every generator gets a gradient
+    assert mix(torch.randn(2, 2)).shape == (2, 2)              # fewer samples than generators
+    # as many weights between hidden layers as one MLP of width 4 * sqrt(3) ~ 7
+    assert P.mixture_widths((128, 128), 8) == (45, 45)
 
 
-# ----------------------------------------------------------------------------- protocol
-def test_mean_se():
-    assert C.mean_se([1.0, 3.0]) == (2.0, 1.0)                   # s = sqrt(2), se = s / sqrt(2)
-    assert C.mean_se([5.0]) == (5.0, 0.0)
-    with pytest.raises(ValueError):
-        C.mean_se([])
-
-
-@pytest.mark.parametrize("method", C.METHODS)
-def test_make_trainer_every_method_trains(method):
-    trainer = C.make_trainer(method, "ring8", TINY, seed=1)
-    trainer.fit()
-    assert trainer.sample(10).shape == (10, 2)
-    if method == "unrolled":
-        assert isinstance(trainer, C.UnrolledGANTrainer)
-    if method == "pacgan4":
-        assert trainer.config.batch_size == 4 * TINY.batch_size
-    if method == "wgan-gp":
-        assert trainer.config.loss == "wgan" and trainer.config.n_critic == TINY.n_critic_wgan
-
-
-def test_make_trainer_errors():
-    with pytest.raises(ValueError, match="valid: gan"):
-        C.make_trainer("vae", "grid25", TINY)
-    with pytest.raises(ValueError, match="valid: grid25"):
-        C.make_trainer("gan", "moons", TINY)
-
-
-def test_protocol_shapes_and_seeds():
-    res = C.protocol(["gan", "mbstd"], "grid25", TINY, seeds=[0, 1], n_samples=50)
-    assert set(res) == {"gan", "mbstd"}
-    for r in res.values():
-        assert len(r["runs"]) == 2 and [run["seed"] for run in r["runs"]] == [0, 1]
-        modes = [run["modes_covered"] for run in r["runs"]]
-        assert r["modes"] == pytest.approx(C.mean_se(modes))
-        assert 0 <= r["modes"][0] <= 25 and r["runs"][0]["samples"].shape == (50, 2)
-    again = C.protocol(["gan"], "grid25", TINY, seeds=[0], n_samples=50)
-    assert np.array_equal(again["gan"]["runs"][0]["samples"], res["gan"]["runs"][0]["samples"])
-    with pytest.raises(ValueError, match="unknown method"):
-        C.protocol(["nope"], "grid25", TINY)
-    with pytest.raises(ValueError, match="at least one seed"):
-        C.protocol(["gan"], "grid25", TINY, seeds=[])
-
-
-def test_mode_metrics_known_answers_for_collapsed_and_perfect_samplers():
-    data = grid25()
-    perfect = data.sample(2500, seed=0)
-    m = C.mode_metrics(perfect, data.centers, data.sigma)
-    assert m["modes_covered"] == 25 and m["hq_share"] > 0.97 and m["reverse_kl"] < 0.02
-    collapsed = data.centers[7].repeat(2500, 1) + 0.01 * torch.randn(2500, 2)
-    m = C.mode_metrics(collapsed, data.centers, data.sigma)
-    assert m["modes_covered"] == 1 and m["hq_share"] == 1.0
-    assert m["reverse_kl"] == pytest.approx(math.log(25))
-
-
-# ----------------------------------------------------------------------------- stacked digits
-def test_stack_digits_modes():
-    images = torch.arange(10.0).view(10, 1, 1, 1).expand(10, 1, 2, 2)   # image k is all k
-    labels = torch.arange(10)
-    stacked, modes = C.stack_digits(images, 50, seed=3, labels=labels)
-    assert stacked.shape == (50, 3, 2, 2)
-    digits = stacked[:, :, 0, 0].long()                                   # (50, 3)
-    assert torch.equal(modes, digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2])
-    assert C.stack_digits(images, 4)[1] is None
-    with pytest.raises(ValueError, match="grey images"):
-        C.stack_digits(torch.zeros(4, 3, 2, 2), 2)
-    with pytest.raises(ValueError, match="n must be"):
-        C.stack_digits(images, 0)
-
-
-class _PixelJudge(nn.Module):
-    """A 'classifier' that reads the digit off the image's mean value (0..9)."""
-
-    def predict(self, images, batch_size=256):
-        k = images.mean((1, 2, 3)).round().long().clamp(0, 9)
-        return torch.zeros(len(images), 1), nn.functional.one_hot(k, 10).float()
-
-
-def test_stacked_mode_metrics_collapsed_and_uniform():
-    judge = _PixelJudge()
-    one = torch.tensor([1.0, 2.0, 3.0]).view(1, 3, 1, 1).expand(40, 3, 2, 2)
-    m = C.stacked_mode_metrics(one, judge)
-    assert m["modes_covered"] == 1 and m["mode_counts"][123] == 40
-    assert m["reverse_kl"] == pytest.approx(math.log(1000))
-    codes = torch.arange(1000)
-    digits = torch.stack([codes // 100, codes // 10 % 10, codes % 10], 1).float()
-    every = digits.view(1000, 3, 1, 1).expand(1000, 3, 2, 2)
-    m = C.stacked_mode_metrics(every, judge)
-    assert m["modes_covered"] == 1000 and m["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
-    with pytest.raises(ValueError, match="stacked images"):
-        C.stacked_mode_metrics(torch.zeros(2, 1, 2, 2), judge)
+def test_mixture_generator_errors():
+    with pytest.raises(ValueError, match="n >= 1"):
+        C.MixtureGenerator(0, 2, 2, (4,))
+    with pytest.raises(ValueError, match="hidden widths"):
+        C.MixtureGenerator(2, 2, 2, ())
+    mix = C.MixtureGenerator(2, 2, 2, (4,))
+    with pytest.raises(ValueError, match=r"expected noise \(B, 2\)"):
+        mix(torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="index"):
+        mix.member(2)

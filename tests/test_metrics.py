@@ -367,3 +367,18 @@ def test_quality_radius_is_n_std_sigma_and_works_in_3d():
 def test_mode_metrics_rejects_bad_input(samples, centers, sigma, match):
     with pytest.raises(ValueError, match=match):
         metrics.mode_metrics(samples, centers, sigma)
+
+
+def test_class_spread_by_hand_and_for_copies():
+    # class 0: points 0 and (3, 4) -> distance 5; class 1: three copies -> 0; class 2: one sample
+    feats = np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [7.0, 7.0]])
+    probs = np.eye(4)[[0, 0, 1, 1, 1, 2]]
+    spread = metrics.class_spread(feats, probs)
+    assert spread.shape == (4,)
+    assert spread[0] == pytest.approx(5.0) and spread[1] == 0.0
+    assert math.isnan(spread[2]) and math.isnan(spread[3])      # fewer than two samples
+    # an equilateral triangle of side 2: every pairwise distance is 2
+    tri = torch.tensor([[0.0, 0.0], [2.0, 0.0], [1.0, math.sqrt(3.0)]])
+    assert metrics.class_spread(tri, torch.tensor([[1.0, 0.0]] * 3))[0] == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="one row per sample"):
+        metrics.class_spread(feats[:3], probs)

@@ -17,6 +17,7 @@ from gancourse.data.registry import (
     spec,
     unregister,
 )
+from gancourse.data.stacked import stack_digits
 from gancourse.data.toy import (
     GaussianMixture,
     Moons,
@@ -33,5 +34,5 @@ __all__ = [
     "IMAGE_SIZES", "DatasetFallbackWarning", "DatasetSpec", "DatasetUnavailable",
     "GaussianMixture", "ImageDataset", "Moons", "ParallelLines", "SwissRoll",
     "ToyDistribution", "available", "gaussian_mixture_1d", "grid25", "load", "loader",
-    "register", "ring8", "spec", "toy", "unregister",
+    "register", "ring8", "spec", "stack_digits", "toy", "unregister",
 ]

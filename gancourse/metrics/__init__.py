@@ -5,6 +5,7 @@
 - :mod:`.image`: feature Fréchet distance, confident share, class coverage / entropy,
   conditional accuracy, and :func:`evaluate_images` / :func:`real_vs_real`;
 - :mod:`.toy`: PacGAN-style mode metrics for Gaussian mixtures (:func:`mode_metrics`);
+- :mod:`.stacked`: the 1,000 modes of stacked digits (:func:`stacked_mode_metrics`);
 - :mod:`.evaluation`: Parzen-window likelihood, Inception-style score, KID, FD against sample
   size, k-NN precision and recall, memorisation, optional Inception-v3 features (notebook 13).
 """
@@ -32,6 +33,7 @@ from gancourse.metrics.evaluation import (
 from gancourse.metrics.image import (
     class_coverage,
     class_histogram,
+    class_spread,
     conditional_accuracy,
     confident_share,
     evaluate_images,
@@ -39,6 +41,7 @@ from gancourse.metrics.image import (
     histogram_entropy,
     real_vs_real,
 )
+from gancourse.metrics.stacked import stacked_mode_metrics, stacked_modes
 from gancourse.metrics.toy import mode_metrics
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "accuracy",
     "class_coverage",
     "class_histogram",
+    "class_spread",
     "conditional_accuracy",
     "confident_share",
     "evaluate_images",
@@ -66,5 +70,7 @@ __all__ = [
     "precision_recall",
     "real_vs_real",
     "select_bandwidth",
+    "stacked_mode_metrics",
+    "stacked_modes",
     "train_classifier",
 ]

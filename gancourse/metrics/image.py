@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
+import scipy.spatial.distance
 import scipy.stats
 import torch
 
@@ -127,6 +128,28 @@ def histogram_entropy(probs: ArrayLike) -> float:
     distinct images of one digit.
     """
     return float(scipy.stats.entropy(class_histogram(probs)))
+
+
+def class_spread(feats: ArrayLike, probs: ArrayLike) -> np.ndarray:
+    """(K,) spread inside each predicted class: mean pairwise Euclidean distance between the
+    feature vectors of the samples whose arg-max class is k (NaN for classes with < 2 samples).
+
+    It tells collapse from dropping: a generator that drops classes but varies inside the
+    ones it makes has spreads like real data's; a collapsed one repeats near-copies, so its
+    spreads are far smaller than real data's for the same class.
+    """
+    f = _as_array(feats, "feats", 2).astype(np.float64)
+    p = _as_probs(probs)
+    if len(f) != len(p):
+        raise ValueError(f"feats and probs must have one row per sample, got {len(f)} and {len(p)}")
+    labels = p.argmax(1)
+    out = np.full(p.shape[1], np.nan)
+    for k in range(p.shape[1]):
+        x = f[labels == k]
+        if len(x) >= 2:
+            d = scipy.spatial.distance.pdist(x)                   # (n (n - 1) / 2,)
+            out[k] = float(d.mean())
+    return out
 
 
 def conditional_accuracy(probs: ArrayLike, requested_labels: ArrayLike) -> float:
