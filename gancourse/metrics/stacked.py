@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.stats
 import torch
 from torch import nn
 
@@ -32,8 +33,7 @@ def stacked_mode_metrics(images: torch.Tensor, classifier: nn.Module,
     uniform spread, ln 1000 = 6.91 for one mode) and ``num_modes`` = 1000.
     """
     counts = np.bincount(stacked_modes(images, classifier, batch_size), minlength=NUM_STACKED_MODES)
-    q = counts / counts.sum()
-    nz = q > 0
-    return {"mode_counts": counts.tolist(), "modes_covered": int(nz.sum()),
-            "reverse_kl": float((q[nz] * np.log(q[nz] * NUM_STACKED_MODES)).sum()),
+    uniform = np.full(NUM_STACKED_MODES, 1.0 / NUM_STACKED_MODES)
+    return {"mode_counts": counts.tolist(), "modes_covered": int((counts > 0).sum()),
+            "reverse_kl": float(scipy.stats.entropy(counts / counts.sum(), uniform)),  # as mode_metrics
             "num_modes": NUM_STACKED_MODES}
