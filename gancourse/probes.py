@@ -54,9 +54,9 @@ def shift(images: Tensor, dx: int = 1, dy: int = 0, fill: float = -1.0) -> Tenso
 def readable_changes(images: Tensor, seed: int = 0, noise: float = 0.03,
                      blur_sigma: float = 0.5) -> dict[str, Tensor]:
     """Changes to (N, C, H, W) images in [-1, 1] that a person hardly notices, by name:
-    shifted one pixel right, Gaussian noise of std ``noise`` (3 % of the range [-1, 1] is
-    1.5 %), and a Gaussian blur of std ``blur_sigma`` pixels (3x3 kernel). Results are clamped
-    to [-1, 1]."""
+    shifted one pixel right, Gaussian noise of std ``noise`` (0.03 is 1.5 % of the pixel range
+    [-1, 1]), and a Gaussian blur of std ``blur_sigma`` pixels (3x3 kernel). Results are
+    clamped to [-1, 1]."""
     gen = torch.Generator().manual_seed(seed)
     return {
         "shifted 1 px": shift(images, 1, 0),
