@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gancourse import data
+from gancourse.data import mnist10k
 from gancourse.data.registry import DatasetSpec
 
 
@@ -44,16 +45,53 @@ def test_unknown_split():
         data.load("digits", split="validation")
 
 
-def test_offline_mnist_falls_back_to_digits_with_a_visible_warning(tmp_path):
-    with pytest.warns(data.DatasetFallbackWarning, match="mnist.*'digits'"):
+def test_offline_mnist_is_the_shipped_real_digits_with_a_visible_warning(tmp_path):
+    with pytest.warns(data.DatasetFallbackWarning, match="mnist is not available.*'mnist-10k'.*real MNIST"):
         ds = data.load("mnist", root=tmp_path, offline=True)
-    assert ds.name == "digits" and ds.requested == "mnist" and "forbidden" in ds.fallback
-    assert "fell back" in repr(ds)
+    assert ds.name == "mnist-10k" and ds.requested == "mnist" and "forbidden" in ds.fallback
+    assert "fell back from 'mnist'" in repr(ds) and "mnist-10k" in repr(ds)
+    assert ds.images.shape == (9000, 1, 28, 28)
 
 
-def test_offline_without_fallback_raises(tmp_path):
-    with pytest.raises(data.DatasetUnavailable, match="downloads are forbidden.*stand-in is 'digits'"):
-        data.load("fashion-mnist", root=tmp_path, offline=True, fallback=False)
+def test_mnist10k_split_is_fixed_stratified_and_disjoint():
+    train, test = data.load("mnist-10k"), data.load("mnist-10k", split="test")
+    assert (len(train), len(test)) == (9000, 1000)
+    assert train.fallback is None and train.name == "mnist-10k"
+    # 10 % of each class held out: the official test set has 980, 1135, ..., 1009 per class
+    assert test.labels.bincount().tolist() == [98, 114, 103, 101, 98, 89, 96, 103, 97, 101]
+    raw, labels = mnist10k.read_raw()
+    assert raw.dtype == torch.uint8 and raw.shape == (10000, 1, 28, 28)
+    assert (train.labels.bincount() + test.labels.bincount()).tolist() == labels.bincount().tolist()
+    # real digits: mostly background with ink in the middle, like MNIST (mean pixel ~ 33/255)
+    assert abs(raw.float().mean().item() - 33.3) < 1.0
+    assert torch.equal(data.load("mnist-10k", split="test").images, test.images)   # same every load
+    flat = lambda x: {bytes(row.numpy().tobytes()) for row in x.flatten(1)}          # noqa: E731
+    assert not flat(train.images[:2000]) & flat(test.images)                         # no overlap
+
+
+def test_mnist10k_checks_md5_and_names_the_problem(tmp_path):
+    import shutil
+
+    src = mnist10k.shipped_dir()
+    for name in mnist10k.FILES:
+        shutil.copy(src / name, tmp_path / name)
+    assert mnist10k.read_raw(tmp_path)[0].shape[0] == 10000
+    corrupt = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    corrupt.write_bytes(corrupt.read_bytes()[:-10])
+    with pytest.raises(mnist10k.ShippedDataError, match="labels.*does not match its MD5.*git checkout"):
+        mnist10k.read_raw(tmp_path)
+    corrupt.unlink()
+    with pytest.raises(mnist10k.ShippedDataError, match="labels-idx1-ubyte.gz is missing"):
+        mnist10k.read_raw(tmp_path)
+
+
+def test_full_mnist_on_disk_wins_over_the_shipped_digits(tmp_path):
+    """A full MNIST in torchvision's layout is used when present (no warning, name 'mnist')."""
+    _write_fake_mnist(tmp_path, n=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", data.DatasetFallbackWarning)
+        ds = data.load("mnist", root=tmp_path, offline=True)
+    assert ds.name == "mnist" and len(ds) == 5
 
 
 def test_offline_with_no_standin_raises(tmp_path):
@@ -89,19 +127,25 @@ def test_failed_download_falls_back(tmp_path):
         data.unregister("flaky")
 
 
-def test_torchvision_loader_reads_files_on_disk(tmp_path):
-    """MNIST in torchvision's raw format on disk loads without any download."""
+def _write_fake_mnist(root, n=5):
+    """MNIST in torchvision's raw layout: the uncompressed idx files it reads."""
     import struct
 
-    raw = tmp_path / "MNIST" / "raw"
+    raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    imgs = torch.randint(0, 256, (5, 28, 28), dtype=torch.uint8)
-    labels = torch.tensor([3, 1, 4, 1, 5], dtype=torch.uint8)
-    for prefix in ("train", "t10k"):                  # the uncompressed idx files torchvision reads
-        header = struct.pack(">IIII", 2051, 5, 28, 28)
+    imgs = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8)
+    labels = torch.tensor([3, 1, 4, 1, 5] * (n // 5 + 1), dtype=torch.uint8)[:n]
+    for prefix in ("train", "t10k"):
+        header = struct.pack(">IIII", 2051, n, 28, 28)
         (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + imgs.numpy().tobytes())
-        label_header = struct.pack(">II", 2049, 5)
+        label_header = struct.pack(">II", 2049, n)
         (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(label_header + labels.numpy().tobytes())
+    return imgs, labels
+
+
+def test_torchvision_loader_reads_files_on_disk(tmp_path):
+    """MNIST in torchvision's raw format on disk loads without any download."""
+    imgs, _ = _write_fake_mnist(tmp_path, n=5)
     ds = data.load("mnist", root=tmp_path, offline=True, fallback=False, image_size=32)
     assert ds.name == "mnist" and ds.images.shape == (5, 1, 32, 32)
     assert ds.labels.tolist() == [3, 1, 4, 1, 5]

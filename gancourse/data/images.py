@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -35,6 +36,20 @@ def resize(images: torch.Tensor, size: int) -> torch.Tensor:
     out = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False,
                         antialias=images.shape[-1] > size)
     return out.clamp_(-1.0, 1.0)
+
+
+def stratified_split(labels: np.ndarray, split: str, test_share: float, seed: int) -> np.ndarray:
+    """Sorted indices of ``split`` ("train" or "test") in a deterministic stratified split:
+    ``round(test_share * n_c)`` of each class's ``n_c`` items are held out, chosen by a NumPy
+    generator seeded with ``seed``, so the same images are held out on every machine."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_test = int(round(len(idx) * test_share))
+        test.extend(idx[:n_test])
+        train.extend(idx[n_test:])
+    return np.sort(np.array(train if split == "train" else test))
 
 
 class ImageDataset(Dataset):

@@ -18,6 +18,8 @@ import torch
 
 from gancourse import runtime
 from gancourse.data.images import ImageDataset, check_image_size, resize, to_unit_range
+from gancourse.data.mnist10k import NAME as MNIST10K
+from gancourse.data.mnist10k import load_mnist10k
 from gancourse.data.standins import load_digits, load_shapes
 
 SPLITS = ("train", "test")
@@ -65,7 +67,7 @@ def _torchvision_fetch(cls_name: str) -> Callable:
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 _ALIASES = {"fashion-mnist": "fashion_mnist", "fashionmnist": "fashion_mnist",
-            "cifar-10": "cifar10", "cifar": "cifar10"}
+            "cifar-10": "cifar10", "cifar": "cifar10", "mnist10k": MNIST10K, "mnist_10k": MNIST10K}
 
 
 def register(spec: DatasetSpec) -> None:
@@ -94,7 +96,11 @@ register(DatasetSpec("digits", 28, 1, fetch=None, standin=None, build=lambda s, 
                      description="scikit-learn 8x8 handwritten digits in a 28 px MNIST-like frame"))
 register(DatasetSpec("shapes", 32, 3, fetch=None, standin=None, build=lambda s, k: load_shapes(s, k),
                      description="procedural coloured shapes, 6 classes"))
-register(DatasetSpec("mnist", 28, 1, fetch=_torchvision_fetch("MNIST"), standin="digits",
+register(DatasetSpec(MNIST10K, 28, 1, fetch=None, standin=None,
+                     build=lambda s, k: load_mnist10k(s, k),
+                     description="the 10,000 real MNIST test digits shipped with the course "
+                                 "(9,000 train / 1,000 held-out)"))
+register(DatasetSpec("mnist", 28, 1, fetch=_torchvision_fetch("MNIST"), standin=MNIST10K,
                      description="MNIST handwritten digits (torchvision)"))
 register(DatasetSpec("fashion_mnist", 28, 1, fetch=_torchvision_fetch("FashionMNIST"),
                      standin="digits", description="Fashion-MNIST clothing (torchvision)"))
@@ -109,7 +115,9 @@ def load(name: str, split: str = "train", root: str | Path | None = None,
 
     Args:
         name: one of :func:`available` (``mnist``, ``fashion_mnist``, ``cifar10``,
-            ``digits``, ``shapes``).
+            ``mnist-10k``, ``digits``, ``shapes``). Offline, ``mnist`` becomes ``mnist-10k``
+            (real digits shipped with the course), ``fashion_mnist`` the scikit-learn
+            ``digits`` and ``cifar10`` the procedural ``shapes``.
         split: ``"train"`` or ``"test"`` (the held-out images).
         root: download cache; default :func:`gancourse.runtime.default_data_root`.
         offline: forbid downloads; None reads ``GANCOURSE_OFFLINE``.
@@ -133,8 +141,9 @@ def load(name: str, split: str = "train", root: str | Path | None = None,
                     else " It has no offline stand-in.")
             raise DatasetUnavailable(f"{err}{hint}") from err
         warnings.warn(DatasetFallbackWarning(
-            f"{s.name} is not available ({err}); using the offline stand-in {s.standin!r} "
-            f"instead. Results will be for {s.standin!r}, not {s.name!r}."), stacklevel=2)
+            f"{s.name} is not available ({err}); using {s.standin!r} instead: "
+            f"{spec(s.standin).description}. Results are for {s.standin!r}, not {s.name!r}."),
+            stacklevel=2)
         ds = load(s.standin, split=split, root=root, offline=True, image_size=size)
         ds.requested, ds.fallback = s.name, str(err)
         return ds

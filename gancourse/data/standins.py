@@ -16,25 +16,11 @@ import math
 import numpy as np
 import torch
 
-from gancourse.data.images import ImageDataset, check_image_size, resize, to_unit_range
+from gancourse.data.images import ImageDataset, check_image_size, resize, stratified_split, to_unit_range
 
 DIGIT_CLASSES = [str(i) for i in range(10)]
 SHAPE_CLASSES = ["disc", "square", "triangle", "ring", "cross", "diamond"]
 SHAPES_PER_SPLIT = {"train": 6000, "test": 1200}
-
-
-def _split_indices(labels: np.ndarray, split: str, test_share: float = 0.2) -> np.ndarray:
-    """Deterministic stratified split: the same images are held out on every machine."""
-    rng = np.random.default_rng(20240601)
-    train, test = [], []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        idx = rng.permutation(idx)
-        n_test = int(round(len(idx) * test_share))
-        test.extend(idx[:n_test])
-        train.extend(idx[n_test:])
-    chosen = np.sort(np.array(train if split == "train" else test))
-    return chosen
 
 
 def load_digits(split: str = "train", image_size: int = 28) -> ImageDataset:
@@ -43,7 +29,7 @@ def load_digits(split: str = "train", image_size: int = 28) -> ImageDataset:
 
     check_image_size(image_size)
     bunch = sk_load_digits()
-    idx = _split_indices(bunch.target, split)
+    idx = stratified_split(bunch.target, split, test_share=0.2, seed=20240601)
     raw = torch.from_numpy(bunch.images[idx]).float().unsqueeze(1)   # (N, 1, 8, 8), 0..16
     images = to_unit_range(raw, 16.0)
     inner = round(image_size * 20 / 28)                               # digit box, as in MNIST

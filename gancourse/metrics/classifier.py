@@ -21,7 +21,7 @@ from tqdm.auto import trange
 
 from gancourse.runtime import atomic_write_bytes, default_data_root, resolve_device
 
-CLASSIFIER_DATASETS = ("digits", "mnist", "fashion_mnist")
+CLASSIFIER_DATASETS = ("mnist", "mnist-10k", "digits", "fashion_mnist")
 FEATURE_DIM = 128
 _FORMAT = "gancourse.classifier/1"  # bump when the recipe changes; old caches then retrain
 _TARGET_STEPS = 200  # default training length in optimiser steps (see train_classifier)
@@ -230,8 +230,8 @@ def get_classifier(dataset: str, image_size: int = 28, root: str | Path | None =
     """The judge classifier for ``dataset`` at ``image_size``: cached, or trained once.
 
     The cache file is ``<root>/classifiers/<name>_<image_size>px.pt`` where ``name`` is the
-    dataset actually loaded (``mnist`` that fell back to the offline stand-in is cached as
-    ``digits``). Training uses the train split; the test split's accuracy is stored in
+    dataset actually loaded (``mnist`` that fell back to the shipped real digits is cached
+    as ``mnist-10k``). Training uses the train split; the test split's accuracy is stored in
     ``model.info["accuracy"]``. A cache file that cannot be read or does not fit is replaced,
     with a warning naming it. ``retrain=True`` ignores the cache.
     """
