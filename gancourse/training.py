@@ -286,7 +286,9 @@ class GANTrainer:
         return L.dragan_penalty(self.D, real, *cond)
 
     # -- one step ---------------------------------------------------------------------------
-    def d_step(self) -> None:
+    def d_step(self, keep_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One discriminator update; returns (fake, y). With ``keep_graph`` the fakes carry G's
+        graph (D still sees ``fake.detach()``) so that G's step can reuse them."""
         cfg = self.config
         real, y = next(self.batches)                       # (B, ...), labels or None
         y = y if self.num_classes else None                 # labels condition only cGANs
@@ -294,12 +296,12 @@ class GANTrainer:
             raise ValueError(f"conditional training (num_classes={self.num_classes}) needs labelled "
                              f"data: an ImageDataset or batches (x, y); got images without labels")
         z = self._z(real.shape[0])                          # fakes share the real labels
-        with torch.no_grad(), self._autocast():
+        with torch.set_grad_enabled(keep_graph), self._autocast():
             fake = self.G(z, *self._cond(y))
         with self._autocast():
-            loss_D, real_scores, fake_scores = self.discriminator_loss(real, fake, y)
+            loss_D, real_scores, fake_scores = self.discriminator_loss(real, fake.detach(), y)
         if cfg.penalty is not None:
-            pen, norms = self.penalty(real, fake.float(), y)
+            pen, norms = self.penalty(real, fake.detach().float(), y)
             loss_D = loss_D + cfg.penalty_weight * pen
             self._log(penalty=pen, penalty_grad_norm=norms.mean())
         self.optD.zero_grad(set_to_none=True)
@@ -311,11 +313,12 @@ class GANTrainer:
         self.optD.step()
         if cfg.clip is not None:
             L.clip_weights(self.netD, cfg.clip)
+        return fake, y
 
-    def g_step(self) -> None:
-        z, y = self._z(self.config.batch_size), self._y(self.config.batch_size)
+    def g_step(self, fake: torch.Tensor, y: torch.Tensor | None) -> None:
+        """One generator update on the last critic step's fakes (which carry G's graph)."""
         with self._autocast():
-            loss_G = self.generator_loss(self.G(z, *self._cond(y)), y)
+            loss_G = self.generator_loss(fake, y)
         self.optG.zero_grad(set_to_none=True)
         loss_G.backward()
         self._log(loss_G=loss_G, grad_norm_G=torch.nn.utils.get_total_norm(
@@ -400,9 +403,9 @@ class GANTrainer:
         while self.step < cfg.steps:
             if cfg.lr_decay:
                 self._set_lr()
-            for _ in range(cfg.n_critic):
-                self.d_step()
-            self.g_step()
+            for i in range(cfg.n_critic):                  # the last critic step's fakes feed G
+                fake, y = self.d_step(keep_graph=i == cfg.n_critic - 1)
+            self.g_step(fake, y)
             self.step += 1
             self._elapsed = time.perf_counter() - t0
             if self.step % every == 0 or self.step == cfg.steps:

@@ -128,11 +128,11 @@ def _unrolled(**kwargs):
 
 def test_unrolled_step_leaves_real_discriminator_unchanged():
     trainer = _unrolled()
-    trainer.d_step()                                            # D's Adam has state now
+    fake, y = trainer.d_step(keep_graph=True)                   # D's Adam has state now
     d_before = {k: v.clone() for k, v in trainer.netD.state_dict().items()}
     opt_before = {k: v.clone() for k, v in trainer.optD.state[next(trainer.netD.parameters())].items()}
     g_before = [p.clone() for p in trainer.netG.parameters()]
-    trainer.g_step()
+    trainer.g_step(fake, y)
     for k, v in trainer.netD.state_dict().items():
         assert torch.equal(v, d_before[k]), f"unrolling changed D's {k}"
     for k, v in trainer.optD.state[next(trainer.netD.parameters())].items():
