@@ -237,3 +237,55 @@ def real_vs_real(dataset: Any, classifier: Classifier, n: int | None = None,
                           batch_size=batch_size)
     out["n"] = n
     return out
+
+
+def compare_with_real(fake: torch.Tensor, held_out: Any, classifier: Classifier,
+                      labels: ArrayLike | None = None, seed: int = 0,
+                      batch_size: int = 256) -> dict[str, Any]:
+    """Generated images against held-out real ones, every number also as a ratio to real's.
+
+    ``held_out`` is an object with ``images`` and ``labels`` (an ``ImageDataset``, its test
+    split). Its images are shuffled with ``seed`` and split into halves A and B of n images
+    each (as :func:`real_vs_real` does); then
+
+    * ``fd_ratio`` = FD(n fakes, B) / FD(A, B): the same sample sizes on both sides, so the
+      small-sample bias of FD cancels (1 means "as far from B as other real images are");
+    * ``confident_share_ratio`` = confident share of all fakes / that of all held-out images;
+    * ``spread_ratio``: per predicted class, the mean pairwise feature distance of the fakes
+      (:func:`class_spread`) over the real one, averaged over the classes both have (1: as
+      varied as real digits of the same class; a generator that ignores z is far below);
+    * ``min_class_share``, ``class_coverage`` and, with ``labels`` (the classes requested from
+      a conditional generator), ``cond_accuracy``;
+
+    with the real reference of each under ``real_<name>``. Needs at least 2n = 2 * (N // 2)
+    held-out images and n fakes.
+    """
+    _check_images(fake, classifier, "fake")
+    images = held_out.images
+    n = len(images) // 2
+    if n < 2 or len(fake) < n:
+        raise ValueError(f"need at least 4 held-out images and as many fakes as half of them; got "
+                         f"{len(images)} held-out images and {len(fake)} fakes (need >= {n})")
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    feats_a, _ = classifier.predict(images[order[:n]], batch_size)
+    feats_b, _ = classifier.predict(images[order[n:2 * n]], batch_size)
+    real_feats, real_probs = classifier.predict(images, batch_size)
+    fake_feats, fake_probs = classifier.predict(fake, batch_size)
+    out: dict[str, Any] = {"n": n}
+    out["fd"] = frechet_distance(fake_feats[:n], feats_b)
+    out["real_fd"] = frechet_distance(feats_a, feats_b)
+    out["fd_ratio"] = out["fd"] / out["real_fd"]
+    out["confident_share"] = confident_share(fake_probs)
+    out["real_confident_share"] = confident_share(real_probs)
+    out["confident_share_ratio"] = out["confident_share"] / out["real_confident_share"]
+    out["class_coverage"] = class_coverage(fake_probs)
+    out["real_class_coverage"] = class_coverage(real_probs)
+    out["min_class_share"] = float(class_histogram(fake_probs).min())
+    out["real_min_class_share"] = float(class_histogram(real_probs).min())
+    spread_fake, spread_real = class_spread(fake_feats, fake_probs), class_spread(real_feats, real_probs)
+    both = ~np.isnan(spread_fake) & ~np.isnan(spread_real)
+    out["spread_ratio"] = float(np.mean(spread_fake[both] / spread_real[both])) if both.any() else float("nan")
+    if labels is not None:
+        out["cond_accuracy"] = conditional_accuracy(fake_probs, labels)
+        out["real_cond_accuracy"] = conditional_accuracy(real_probs, held_out.labels)
+    return out
