@@ -284,7 +284,8 @@ def compare_with_real(fake: torch.Tensor, held_out: Any, classifier: Classifier,
     out["real_min_class_share"] = float(class_histogram(real_probs).min())
     spread_fake, spread_real = class_spread(fake_feats, fake_probs), class_spread(real_feats, real_probs)
     both = ~np.isnan(spread_fake) & ~np.isnan(spread_real)
-    out["spread_ratio"] = float(np.mean(spread_fake[both] / spread_real[both])) if both.any() else float("nan")
+    ratios = spread_fake[both] / spread_real[both]
+    out["spread_ratio"] = float(ratios.mean()) if both.any() else float("nan")
     if labels is not None:
         out["cond_accuracy"] = conditional_accuracy(fake_probs, labels)
         out["real_cond_accuracy"] = conditional_accuracy(real_probs, held_out.labels)
