@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import bench, runtime
+from gancourse import runtime
+from gancourse.analysis import bench
 from gancourse.metrics import Classifier
 from gancourse.models import DCGANGenerator
 

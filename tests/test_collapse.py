@@ -1,4 +1,4 @@
-"""Tests for gancourse.collapse: batch layers, packing, the unrolled GAN, several generators."""
+"""Tests for gancourse.gans.collapse: batch layers, packing, the unrolled GAN, several generators."""
 
 import math
 
@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import collapse as C
-from gancourse import protocol as P
+from gancourse.analysis import protocol as P
 from gancourse.data import grid25
+from gancourse.gans import collapse as C
 from gancourse.models import MLPDiscriminator, MLPGenerator
 from gancourse.training import TrainConfig
 
@@ -128,11 +128,12 @@ def _unrolled(**kwargs):
 
 def test_unrolled_step_leaves_real_discriminator_unchanged():
     trainer = _unrolled()
-    fake, y = trainer.d_step(keep_graph=True)                   # D's Adam has state now
+    batch = next(trainer.batches)
+    fake = trainer.d_step(batch, keep_graph=True)               # D's Adam has state now
     d_before = {k: v.clone() for k, v in trainer.netD.state_dict().items()}
     opt_before = {k: v.clone() for k, v in trainer.optD.state[next(trainer.netD.parameters())].items()}
     g_before = [p.clone() for p in trainer.netG.parameters()]
-    trainer.g_step(fake, y)
+    trainer.g_step(batch, fake)
     for k, v in trainer.netD.state_dict().items():
         assert torch.equal(v, d_before[k]), f"unrolling changed D's {k}"
     for k, v in trainer.optD.state[next(trainer.netD.parameters())].items():
@@ -142,10 +143,10 @@ def test_unrolled_step_leaves_real_discriminator_unchanged():
 
 def test_unrolled_parameters_match_adam_steps_on_a_copy():
     trainer = _unrolled()
-    trainer.d_step()
+    trainer.d_step(next(trainer.batches))
     fake = trainer.netG(trainer._z(8)).detach()
     state = trainer.batches.generator.get_state()
-    unrolled = trainer.unrolled_parameters(fake, None)
+    unrolled = trainer.unrolled_parameters(fake)
     # the same k steps with torch.optim.Adam on a copy of D, on the same real batches
     trainer.batches.generator.set_state(state)
     import copy
@@ -153,7 +154,7 @@ def test_unrolled_parameters_match_adam_steps_on_a_copy():
     opt = torch.optim.Adam(d_copy.parameters(), lr=trainer.config.lr_d, betas=trainer.config.betas)
     opt.load_state_dict(trainer.optD.state_dict())
     for _ in range(trainer.unroll_steps):
-        real, _ = next(trainer.batches)
+        real = next(trainer.batches).x
         loss = trainer.loss.d_loss(d_copy(real), d_copy(fake))
         opt.zero_grad()
         loss.backward()
@@ -165,7 +166,7 @@ def test_unrolled_parameters_match_adam_steps_on_a_copy():
 def test_unrolled_second_order_reaches_generator_through_the_steps():
     trainer = _unrolled()
     fake = trainer.netG(trainer._z(8))
-    params = trainer.unrolled_parameters(fake, None)
+    params = trainer.unrolled_parameters(fake)
     w = next(iter(params.values()))
     assert w.grad_fn is not None
     grads = torch.autograd.grad(w.sum(), list(trainer.netG.parameters()), allow_unused=True)

@@ -6,18 +6,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from gancourse import losses
-from gancourse.conditional import (
-    ConditionalGANTrainer,
-    d_loss_conditional,
-    negative_term,
-    wrong_labels,
-)
-from gancourse.models.conditional import (
+from gancourse.gans.conditional import (
     ConcatDiscriminator,
+    ConditionalGANTrainer,
     ConditionalGenerator,
     ProjectionDiscriminator,
     check_labels,
+    wrong_labels,
 )
+from gancourse.losses import d_loss_conditional
 from gancourse.training import TrainConfig
 
 
@@ -138,14 +135,23 @@ def test_wrong_labels_errors():
 
 
 # ----------------------------------------------------------------------------- loss
-@pytest.mark.parametrize("name", list(losses.LOSSES))
-def test_negative_term_is_the_fake_half_of_each_loss(name):
-    """d_loss(r, f) - d_loss(r, f') = neg(f) - neg(f') for every package loss."""
+@pytest.mark.parametrize("name", [k for k, v in losses.LOSSES.items() if v.separable])
+def test_d_loss_is_the_sum_of_its_real_and_fake_halves(name):
+    """d_loss(r, f) = mean real_term(r) + mean fake_term(f), so the mismatched pairs' term is
+    the fake half: d_loss(r, f) - d_loss(r, f') = mean fake_term(f) - mean fake_term(f')."""
     g = torch.Generator().manual_seed(1)
     r, f, f2 = (torch.randn(7, generator=g) * 2 for _ in range(3))
-    d_loss = losses.get_loss(name).d_loss
-    assert torch.allclose(d_loss(r, f) - d_loss(r, f2), negative_term(f, name) - negative_term(f2, name),
-                          atol=1e-6)
+    loss = losses.get_loss(name)
+    assert torch.allclose(loss.d_loss(r, f), loss.real_term(r).mean() + loss.fake_term(f).mean(), atol=1e-6)
+    assert torch.allclose(loss.d_loss(r, f) - loss.d_loss(r, f2),
+                          loss.fake_term(f).mean() - loss.fake_term(f2).mean(), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", [k for k, v in losses.LOSSES.items() if not v.separable])
+def test_mismatched_pairs_refuse_a_coupled_loss(name):
+    s = torch.zeros(4)
+    with pytest.raises(ValueError, match="separate real and fake halves"):
+        d_loss_conditional(s, s, s, 1.0, loss=name)
 
 
 def test_d_loss_conditional_by_hand():

@@ -1,4 +1,4 @@
-"""Tests for gancourse.critic: the critic as a W1 estimate."""
+"""Tests for gancourse.analysis.critic: the critic as a W1 estimate."""
 
 import math
 
@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import critic, data
+from gancourse import data
+from gancourse.analysis import critic
 from gancourse.divergences import emd_point_clouds, wasserstein_1d
 from gancourse.models import MLPDiscriminator, MLPGenerator
 from gancourse.training import GANTrainer, TrainConfig

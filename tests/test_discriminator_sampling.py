@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse.discriminator_sampling import ascend, sample_by_ascent, train_on_own_negatives
+from gancourse.analysis.discriminator_sampling import ascend, sample_by_ascent, train_on_own_negatives
 from gancourse.models import MLPDiscriminator
 
 

@@ -3,10 +3,11 @@ import math
 import pytest
 import torch
 
-from gancourse import energy as E
+from gancourse import losses
+from gancourse.gans import energy as E
+from gancourse.gans.energy import ConvAutoencoderD, MLPAutoencoderD, reconstruction_energy
 from gancourse.models import MLPDiscriminator, MLPGenerator
-from gancourse.models.energy import ConvAutoencoderD, MLPAutoencoderD, reconstruction_energy
-from gancourse.training import TrainConfig
+from gancourse.training import Batch, TrainConfig
 
 
 # ----------------------------------------------------------------------------- models
@@ -59,29 +60,29 @@ def test_conv_autoencoder_discriminator_shapes(size):
 # ----------------------------------------------------------------------------- losses
 def test_ebgan_losses_hand_values_and_margin():
     real, fake = torch.tensor([0.1, 0.3]), torch.tensor([0.5, 2.0], requires_grad=True)
-    loss = E.ebgan_d_loss(real, fake, margin=1.0)          # 0.2 + mean([0.5, 0])
+    loss = losses.ebgan_d_loss(real, fake, margin=1.0)          # 0.2 + mean([0.5, 0])
     assert loss.item() == pytest.approx(0.45)
     (grad,) = torch.autograd.grad(loss, fake)
     assert grad.tolist() == pytest.approx([-0.5, 0.0])     # beyond the margin: no gradient
-    assert E.ebgan_g_loss(torch.tensor([0.5, 2.0])).item() == pytest.approx(1.25)
+    assert losses.ebgan_g_loss(torch.tensor([0.5, 2.0])).item() == pytest.approx(1.25)
     with pytest.raises(ValueError, match="margin"):
-        E.ebgan_d_loss(real, fake, margin=0.0)
+        losses.ebgan_d_loss(real, fake, margin=0.0)
 
 
 def test_pulling_away_term_hand_values():
-    assert E.pulling_away_term(torch.eye(3)).item() == pytest.approx(0.0)
+    assert losses.pulling_away_term(torch.eye(3)).item() == pytest.approx(0.0)
     parallel = torch.tensor([[1.0, 2.0], [-2.0, -4.0], [0.5, 1.0]])   # scale and sign do not matter
-    assert E.pulling_away_term(parallel).item() == pytest.approx(1.0, rel=1e-6)
+    assert losses.pulling_away_term(parallel).item() == pytest.approx(1.0, rel=1e-6)
     # cos²((1,0), (1,1)) = 1/2, counted for (i,j) and (j,i): (0.5 + 0.5) / (2·1)
-    assert E.pulling_away_term(torch.tensor([[1.0, 0.0], [1.0, 1.0]])).item() == pytest.approx(0.5)
+    assert losses.pulling_away_term(torch.tensor([[1.0, 0.0], [1.0, 1.0]])).item() == pytest.approx(0.5)
     with pytest.raises(ValueError, match="at least 2 codes"):
-        E.pulling_away_term(torch.ones(1, 3))
+        losses.pulling_away_term(torch.ones(1, 3))
     with pytest.raises(ValueError, match="at least 2 codes"):
-        E.pulling_away_term(torch.ones(4))
+        losses.pulling_away_term(torch.ones(4))
 
 
 def test_began_loss_k_update_and_m_global_hand_values():
-    assert E.began_d_loss(torch.tensor(0.2), torch.tensor(0.3), 0.5).item() == pytest.approx(0.05)
+    assert losses.began_d_loss(torch.tensor(0.2), torch.tensor(0.3), 0.5).item() == pytest.approx(0.05)
     k = E.began_k_update(0.5, 0.2, 0.05, gamma=0.5, lambda_k=0.1)   # 0.5 + 0.1 (0.1 - 0.05)
     assert k.ndim == 0 and k.item() == pytest.approx(0.505)
     assert E.began_k_update(0.0, 0.1, 0.9, gamma=0.5, lambda_k=0.1).item() == 0.0    # clipped
@@ -112,11 +113,12 @@ def test_ebgan_trainer_uses_the_margin_loss_and_logs_pt():
     netG, netD, data, config = _toy_parts()
     trainer = E.EBGANTrainer(netG, netD, data, config, margin=2.0, pt_weight=0.1)
     real, fake = data[:8], torch.randn(8, 2)
-    loss, real_e, fake_e = trainer.discriminator_loss(real, fake, None)
-    assert torch.allclose(loss, E.ebgan_d_loss(netD(real), netD(fake), 2.0))
-    g = trainer.generator_loss(fake, None)
+    batch = Batch(x=real)
+    loss, real_e, fake_e = trainer.discriminator_loss(batch, fake)
+    assert torch.allclose(loss, losses.ebgan_d_loss(netD(real), netD(fake), 2.0))
+    g = trainer.generator_loss(batch, fake)
     energy, codes, _ = netD.energy_terms(fake)
-    assert torch.allclose(g, energy.mean() + 0.1 * E.pulling_away_term(codes))
+    assert torch.allclose(g, energy.mean() + 0.1 * losses.pulling_away_term(codes))
     history = trainer.fit()
     assert len(history["pt"]) == 3 and all(0 <= v <= 1 for v in history["pt"])
     assert history["D_real"][0] > 1                       # raw energy, not a sigmoid
@@ -133,8 +135,10 @@ def test_began_trainer_updates_k_logs_m_global_and_checkpoints_k(tmp_path):
     trainer = E.BEGANTrainer(netG, netD, data, config, gamma=0.5, lambda_k=0.01, k0=0.2)
     real, fake = data[:8], torch.randn(8, 2)
     lr, lf = netD(real).mean(), netD(fake).mean()
-    loss, _, _ = trainer.discriminator_loss(real, fake, None)
+    loss, real_e, fake_e = trainer.discriminator_loss(Batch(x=real), fake)
     assert loss.item() == pytest.approx((lr - 0.2 * lf).item(), rel=1e-5)
+    assert trainer.k.item() == pytest.approx(0.2)          # the loss has no side effect on k_t
+    trainer.after_d_step(Batch(x=real), real_e, fake_e)    # the controller moves k_t
     expected_k = min(1.0, max(0.0, 0.2 + 0.01 * (0.5 * lr.item() - lf.item())))
     assert trainer.k.item() == pytest.approx(expected_k, rel=1e-5)
     trainer._buffer.clear()

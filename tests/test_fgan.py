@@ -1,4 +1,4 @@
-"""Tests for gancourse.fgan: the f-divergence table, conjugates, the variational bound and the
+"""Tests for gancourse.gans.fgan: the f-divergence table, conjugates, the variational bound and the
 1D f-GAN fits."""
 
 import math
@@ -8,7 +8,9 @@ import pytest
 import torch
 from scipy import integrate, stats
 
-from gancourse import data, fgan, theory
+from gancourse import data
+from gancourse.analysis import theory
+from gancourse.gans import fgan
 
 NAMES = ("kl", "rkl", "chi2", "hellinger", "js")
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse.latent import class_means, generate, interpolate, lerp, slerp, transfer
+from gancourse.analysis.latent import class_means, generate, interpolate, lerp, slerp, transfer
 from gancourse.models import DCGANGenerator
 
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import least_squares as ls
 from gancourse import losses
 from gancourse.divergences import pearson_chi2
+from gancourse.gans import least_squares as ls
 
 
 def linear_d(w: float, b: float) -> nn.Module:
@@ -21,17 +21,17 @@ def linear_d(w: float, b: float) -> nn.Module:
 def test_losses_hand_computed():
     real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, -2.0])
     # ½ * (mean((0, 4)) + mean((1, 1))) with a = -1, b = 1
-    assert ls.d_loss_ls(real, fake, a=-1.0, b=1.0).item() == pytest.approx(0.5 * (2.0 + 1.0))
+    assert losses.d_loss_ls(real, fake, a=-1.0, b=1.0).item() == pytest.approx(0.5 * (2.0 + 1.0))
     # ½ * mean((0 - 0)², (-2 - 0)²) = 1 with c = 0
-    assert ls.g_loss_ls(fake, c=0.0).item() == pytest.approx(1.0)
+    assert losses.g_loss_ls(fake, c=0.0).item() == pytest.approx(1.0)
     assert ls.chi2_objective(real, fake, c=0.0).item() == pytest.approx(0.5 * (5.0 + 2.0))
 
 
 def test_defaults_are_the_package_lsgan_pair():
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(7, generator=g), torch.randn(5, generator=g)
-    assert torch.allclose(ls.d_loss_ls(real, fake), losses.d_loss_lsgan(real, fake))
-    assert torch.allclose(ls.g_loss_ls(fake), losses.g_loss_lsgan(fake))
+    assert torch.allclose(losses.d_loss_ls(real, fake), losses.d_loss_lsgan(real, fake))
+    assert torch.allclose(losses.g_loss_ls(fake), losses.g_loss_lsgan(fake))
 
 
 def test_optimal_discriminator_values_and_errors():
@@ -83,7 +83,7 @@ def test_fit_discriminator_reaches_the_least_squares_solution():
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(200, 1, generator=g) + 1, torch.randn(200, 1, generator=g) - 1
     netD = linear_d(0.0, 0.0)
-    hist = ls.fit_discriminator(netD, real, fake, ls.d_loss_ls, steps=1500, lr=0.05)
+    hist = ls.fit_discriminator(netD, real, fake, losses.d_loss_ls, steps=1500, lr=0.05)
     assert hist[-1] < hist[0]
     # closed-form least squares of targets 1 (real) / 0 (fake) on [x, 1]
     X = torch.cat([torch.cat([real, fake]), torch.ones(400, 1)], dim=1).double()
@@ -96,12 +96,12 @@ def test_fit_discriminator_reaches_the_least_squares_solution():
 
 def test_fit_discriminator_minibatches_and_errors():
     real, fake = torch.ones(10, 1), -torch.ones(10, 1)
-    hist = ls.fit_discriminator(linear_d(0.0, 0.0), real, fake, ls.d_loss_ls, steps=50,
+    hist = ls.fit_discriminator(linear_d(0.0, 0.0), real, fake, losses.d_loss_ls, steps=50,
                                 batch_size=4, seed=1)
     assert len(hist) == 50 and hist[-1] < hist[0]
     with pytest.raises(ValueError, match="steps"):
-        ls.fit_discriminator(linear_d(0.0, 0.0), real, fake, ls.d_loss_ls, steps=0)
+        ls.fit_discriminator(linear_d(0.0, 0.0), real, fake, losses.d_loss_ls, steps=0)
     with pytest.raises(ValueError, match="non-empty"):
-        ls.fit_discriminator(linear_d(0.0, 0.0), real[:0], fake, ls.d_loss_ls)
+        ls.fit_discriminator(linear_d(0.0, 0.0), real[:0], fake, losses.d_loss_ls)
     with pytest.raises(ValueError, match="batch_size"):
-        ls.fit_discriminator(linear_d(0.0, 0.0), real, fake, ls.d_loss_ls, batch_size=0)
+        ls.fit_discriminator(linear_d(0.0, 0.0), real, fake, losses.d_loss_ls, batch_size=0)

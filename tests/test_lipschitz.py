@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import lipschitz as Lz
+from gancourse.gans import lipschitz as Lz
 from gancourse.models import DCGANDiscriminator, MLPDiscriminator
 
 

@@ -6,8 +6,8 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from gancourse import data  # noqa: E402
-from gancourse.live import LivePlot  # noqa: E402
 from gancourse.models import MLPDiscriminator, MLPGenerator  # noqa: E402
+from gancourse.plotting import LivePlot  # noqa: E402
 from gancourse.training import GANTrainer, TrainConfig  # noqa: E402
 
 

@@ -40,8 +40,13 @@ def test_least_squares_hinge_and_wasserstein_values():
 
 
 def test_loss_registry():
-    assert set(L.LOSSES) == {"minimax", "ns", "lsgan", "hinge", "wgan"}
+    assert set(L.LOSSES) == {"minimax", "ns", "lsgan", "hinge", "wgan", "rsgan", "ragan", "softmax"}
     assert L.get_loss("ns").sigmoid and not L.get_loss("wgan").sigmoid
+    separable = {k for k, v in L.LOSSES.items() if v.separable}
+    assert separable == {"minimax", "ns", "lsgan", "hinge", "wgan"}
+    assert {k for k, v in L.LOSSES.items() if v.needs_real} == {"rsgan", "ragan", "softmax"}
+    with pytest.raises(ValueError, match="compares fakes with reals"):
+        L.get_loss("rsgan").g_loss(torch.zeros(3))
     with pytest.raises(ValueError, match="valid losses are minimax, ns"):
         L.get_loss("bce")
 
@@ -103,13 +108,13 @@ def test_relativistic_standard_gan_hand_values():
     r, f = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
     # pairs: s_r - s_f = 1, -2
     assert L.d_loss_rsgan(r, f).item() == pytest.approx((SP[-1.0] + SP[2.0]) / 2, rel=1e-6)
-    assert L.g_loss_rsgan(r, f).item() == pytest.approx((SP[1.0] + SP[-2.0]) / 2, rel=1e-6)
+    assert L.g_loss_rsgan(f, r).item() == pytest.approx((SP[1.0] + SP[-2.0]) / 2, rel=1e-6)
     # softplus(t) - softplus(-t) = t, so L_D - L_G = -E(s_r - s_f) = 0.5
-    assert (L.d_loss_rsgan(r, f) - L.g_loss_rsgan(r, f)).item() == pytest.approx(0.5, rel=1e-6)
+    assert (L.d_loss_rsgan(r, f) - L.g_loss_rsgan(f, r)).item() == pytest.approx(0.5, rel=1e-6)
     with pytest.raises(ValueError, match="equal shapes"):
         L.d_loss_rsgan(r, torch.zeros(3))
     with pytest.raises(ValueError, match="equal shapes"):
-        L.g_loss_rsgan(r, torch.zeros(3))
+        L.g_loss_rsgan(torch.zeros(3), r)
 
 
 def test_relativistic_average_gan_hand_values():
@@ -117,14 +122,14 @@ def test_relativistic_average_gan_hand_values():
     # D: s_r - 1 = 0, 2 -> softplus(0), softplus(-2); s_f - 2 = -2, 0 -> softplus(-2), softplus(0)
     assert L.d_loss_ragan(r, f).item() == pytest.approx(math.log(2) + SP[-2.0], rel=1e-6)
     # G: s_f - 2 = -2, 0 -> softplus(2), softplus(0); s_r - 1 = 0, 2 -> softplus(0), softplus(2)
-    assert L.g_loss_ragan(r, f).item() == pytest.approx(math.log(2) + SP[2.0], rel=1e-6)
+    assert L.g_loss_ragan(f, r).item() == pytest.approx(math.log(2) + SP[2.0], rel=1e-6)
     assert torch.isfinite(L.d_loss_ragan(torch.full((3,), 1e4), torch.full((5,), -1e4)))
 
 
 def test_softmax_gan_hand_values():
     r, f = torch.full((2,), math.log(3.0)), torch.zeros(2)              # e^s = 3, 3, 1, 1
     assert L.d_loss_softmax(r, f).item() == pytest.approx(math.log(8 / 3), rel=1e-6)
-    assert L.g_loss_softmax(r, f).item() == pytest.approx(math.log(8 / math.sqrt(3)), rel=1e-6)
+    assert L.g_loss_softmax(f, r).item() == pytest.approx(math.log(8 / math.sqrt(3)), rel=1e-6)
     # equal scores everywhere: both losses are log|B| (G's minimum: D cannot tell them apart)
     z = torch.zeros(4)
     assert L.g_loss_softmax(z, z).item() == pytest.approx(math.log(8), rel=1e-6)

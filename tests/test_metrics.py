@@ -244,11 +244,16 @@ def test_cache_round_trip_loads_without_training(judge, cache_root, no_training)
         torch.testing.assert_close(p, q)
 
 
-def test_fallback_is_cached_under_the_dataset_actually_loaded(judge, cache_root, no_training):
-    with pytest.warns(data.DatasetFallbackWarning):
-        model = metrics.get_classifier("mnist", root=cache_root, offline=True, progress=False)
-    assert model.info["dataset"] == "digits" and model.info["path"] == judge.info["path"]
-    assert not (cache_root / "classifiers" / "mnist_28px.pt").exists()
+def test_fallback_is_cached_under_the_dataset_actually_loaded(tmp_path, fast_training):
+    with pytest.warns(data.DatasetFallbackWarning, match="mnist-10k"):
+        model = metrics.get_classifier("mnist", root=tmp_path, offline=True, progress=False)
+    assert fast_training == [9000]                              # the shipped digits' train split
+    assert model.info["dataset"] == "mnist-10k" and model.info["requested"] == "mnist"
+    assert model.info["path"] == str(tmp_path / "classifiers" / "mnist-10k_28px.pt")
+    assert not (tmp_path / "classifiers" / "mnist_28px.pt").exists()
+    with pytest.warns(data.DatasetFallbackWarning):             # the second call reads the cache
+        again = metrics.get_classifier("mnist", root=tmp_path, offline=True, progress=False)
+    assert fast_training == [9000] and again.info["path"] == model.info["path"]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "mismatched"])
@@ -283,7 +288,7 @@ def test_retrain_ignores_a_valid_cache(judge, cache_root, tmp_path, fast_trainin
 
 
 def test_unsupported_dataset_lists_valid_ones():
-    with pytest.raises(ValueError, match="digits, mnist, fashion_mnist"):
+    with pytest.raises(ValueError, match="supported datasets are mnist, mnist-10k, digits, fashion_mnist"):
         metrics.get_classifier("cifar10")
 
 

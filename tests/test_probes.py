@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse import probes
+from gancourse.analysis import probes
 from gancourse.models import DCGANDiscriminator
 
 

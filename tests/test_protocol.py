@@ -1,4 +1,4 @@
-"""Tests for gancourse.protocol: the toy mode-collapse protocol over methods and seeds."""
+"""Tests for gancourse.analysis.protocol: the toy mode-collapse protocol over methods and seeds."""
 
 import math
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from gancourse import collapse as C
-from gancourse import protocol as P
+from gancourse.analysis import protocol as P
 from gancourse.data import grid25
+from gancourse.gans import collapse as C
 from gancourse.metrics import mode_metrics
 
 TINY = P.ToySetup(steps=3, batch_size=8, g_hidden=(8, 8), d_hidden=(8, 8), n_generators=2)

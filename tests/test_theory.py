@@ -1,4 +1,4 @@
-"""Tests for gancourse.theory: D*, max_D V = -2 ln 2 + 2 JS, trained 1D discriminators, the
+"""Tests for gancourse.analysis.theory: D*, max_D V = -2 ln 2 + 2 JS, trained 1D discriminators, the
 shift game, and maximum likelihood = minimum KL (closed forms and failure paths)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch
 from scipy import stats
 
 from gancourse import data, losses
-from gancourse import theory as th
+from gancourse.analysis import theory as th
 
 GRID = np.linspace(-12.0, 12.0, 4801)
 

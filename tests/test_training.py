@@ -8,8 +8,10 @@ from gancourse.training import (
     CheckpointError,
     GANTrainer,
     NonFiniteLossError,
+    Paired,
     RealBatches,
     TrainConfig,
+    Unpaired,
     train_gan,
 )
 
@@ -91,7 +93,7 @@ def test_bf16_autocast_and_compile_paths_on_cpu(tmp_path):
     assert torch.isfinite(torch.tensor(trainer.fit()["loss_D"])).all()
     compiled = GANTrainer(*toy_models(), data.ring8(), cfg(compile=True), device="cpu")
     assert compiled.G is not compiled.netG and hasattr(compiled.G, "_orig_mod")
-    assert "net.0.weight" in compiled.state_dict()["netG"]      # checkpoints hold plain modules
+    assert "net.0.weight" in compiled.state_dict()["networks"]["netG"]  # checkpoints hold plain modules
 
 
 class CondG(nn.Module):
@@ -216,21 +218,55 @@ def test_config_validation():
 
 def test_real_batches_sources():
     dev = torch.device("cpu")
-    x, y = next(RealBatches(torch.arange(10.0)[:, None], 4, dev))
-    assert x.shape == (4, 1) and y is None
-    x, y = next(RealBatches(lambda n: (torch.zeros(n, 2), torch.ones(n)), 3, dev))
-    assert x.shape == (3, 2) and y.shape == (3,)
+    b = next(RealBatches(torch.arange(10.0)[:, None], 4, dev))
+    assert b.x.shape == (4, 1) and b.y is None and set(b) == {"x"}
+    b = next(RealBatches(lambda n: (torch.zeros(n, 2), torch.ones(n)), 3, dev))
+    assert b.x.shape == (3, 2) and b.y.shape == (3,)
     batches = RealBatches([torch.zeros(2, 2), torch.ones(2, 2)], 2, dev)
-    seen = [next(batches)[0][0, 0].item() for _ in range(3)]
+    seen = [next(batches).x[0, 0].item() for _ in range(3)]
     assert seen == [0.0, 1.0, 0.0]                           # iterables are cycled
     # an epoch visits every example once
     rb = RealBatches(torch.arange(12.0), 4, dev, seed=1)
-    epoch = torch.cat([next(rb)[0] for _ in range(3)])
+    epoch = torch.cat([next(rb).x for _ in range(3)])
     assert sorted(epoch.tolist()) == list(range(12))
     with pytest.raises(TypeError, match="cannot draw batches"):
         RealBatches(3, 2, dev)
     with pytest.raises(ValueError, match="exceeds"):
         RealBatches(torch.zeros(3, 2), 4, dev)
+    with pytest.raises(KeyError, match="no 'target'; it holds x"):
+        _ = next(RealBatches(torch.zeros(4, 2), 2, dev))["target"]
+
+
+def test_paired_batches_keep_pairs_aligned_and_unpaired_draw_independently():
+    dev = torch.device("cpu")
+    a = torch.arange(20.0)[:, None]
+    paired = RealBatches(Paired(input=a, target=-a), 5, dev, seed=3)
+    for _ in range(6):                                        # across an epoch boundary
+        b = next(paired)
+        assert set(b) == {"input", "target"} and torch.equal(b["target"], -b["input"])
+    with pytest.raises(ValueError, match="same length"):
+        Paired(input=a, target=a[:5])
+    unpaired = RealBatches(Unpaired(A=a, B=100 + a), 5, dev, seed=3)
+    b = next(unpaired)
+    assert set(b) == {"A", "B"} and not torch.equal(b["B"] - 100, b["A"])   # shuffled separately
+    assert (b["B"] >= 100).all() and (b["A"] < 100).all()
+    labelled = RealBatches(Unpaired(A=data.load("digits"), B=a), 4, dev)
+    assert set(next(labelled)) == {"A", "A_y", "B"}
+    with pytest.raises(ValueError, match="at least two"):
+        Unpaired(A=a)
+
+
+def test_real_batches_state_resumes_the_same_draws():
+    dev = torch.device("cpu")
+    for source in (torch.arange(12.0)[:, None], data.ring8(), Unpaired(A=torch.arange(9.0), B=data.ring8())):
+        rb = RealBatches(source, 4, dev, seed=5)
+        next(rb)
+        state = rb.state()
+        expected = [next(rb) for _ in range(4)]
+        again = RealBatches(source, 4, dev, seed=99)
+        again.load_state(state)
+        for want, got in zip(expected, (next(again) for _ in range(4))):
+            assert all(torch.equal(want[k], got[k]) for k in want)
 
 
 def test_channels_last_and_amp_flags_off_on_cpu():
@@ -250,13 +286,13 @@ def test_loss_hooks_define_a_variant():
     calls = {"d": 0, "g": 0}
 
     class Swapped(GANTrainer):
-        def discriminator_loss(self, real, fake, y):
+        def discriminator_loss(self, batch, fake):
             calls["d"] += 1
-            r, f = self.D(real), self.D(fake)
+            r, f = self.D(batch.x), self.D(fake)
             self._log(extra=r.mean())
             return ((r + 1) ** 2).mean() + ((f - 1) ** 2).mean(), r, f
 
-        def generator_loss(self, fake, y):
+        def generator_loss(self, batch, fake):
             calls["g"] += 1
             return ((self.D(fake) - 1) ** 2).mean()
 

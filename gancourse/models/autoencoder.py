@@ -199,7 +199,7 @@ def train_autoencoder(model: Autoencoder | VAE, images: torch.Tensor, steps: int
     history: dict[str, list[float]] = {}
     model.train()
     for _ in trange(steps, desc=type(model).__name__, disable=not progress, leave=False):
-        x, _ = next(batches)                                              # (B, C, H, W)
+        x = next(batches).x                                               # (B, C, H, W)
         if isinstance(model, VAE):
             logits, mu, logvar = model(x, generator=noise)
             parts = vae_loss(logits, x, mu, logvar, beta=beta)

@@ -6,7 +6,9 @@ fakes, ``b`` for real data and ``c``, the value the generator wants ``D`` to giv
     L_D = ½ E_{x~p_d}[(D(x) - b)²] + ½ E_{z}[(D(G(z)) - a)²]
     L_G = ½ E_{z}[(D(G(z)) - c)²].
 
-``a = 0, b = c = 1`` is the ``"lsgan"`` pair of :mod:`gancourse.losses`. For a fixed generator
+These losses are :func:`gancourse.losses.d_loss_ls` and :func:`gancourse.losses.g_loss_ls`;
+``a = 0, b = c = 1`` is the ``"lsgan"`` pair of :data:`gancourse.losses.LOSSES`. This module holds
+the analysis around them. For a fixed generator
 the optimal discriminator is (minimise the integrand pointwise)
 
     D*(x) = (b p_d(x) + a p_g(x)) / (p_d(x) + p_g(x)),
@@ -32,16 +34,6 @@ import torch
 from torch import nn
 
 Tensor = torch.Tensor
-
-
-def d_loss_ls(real_scores: Tensor, fake_scores: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """½E[(D(x) - b)²] + ½E[(D(G(z)) - a)²]: pull real scores to ``b`` and fake scores to ``a``."""
-    return 0.5 * ((real_scores - b).pow(2).mean() + (fake_scores - a).pow(2).mean())
-
-
-def g_loss_ls(fake_scores: Tensor, c: float = 1.0) -> Tensor:
-    """½E[(D(G(z)) - c)²]: the generator wants its fakes scored ``c``."""
-    return 0.5 * (fake_scores - c).pow(2).mean()
 
 
 def chi2_objective(real_scores: Tensor, fake_scores: Tensor, c: float = 0.0) -> Tensor:

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from gancourse.collapse import (
+from gancourse.data import toy as make_toy
+from gancourse.gans.collapse import (
     BatchFeatureMLP,
     MinibatchDiscrimination,
     MinibatchStdDev,
@@ -30,7 +31,6 @@ from gancourse.collapse import (
     PackedDiscriminator,
     UnrolledGANTrainer,
 )
-from gancourse.data import toy as make_toy
 from gancourse.metrics import mode_metrics
 from gancourse.models import MLPDiscriminator, MLPGenerator
 from gancourse.training import GANTrainer, TrainConfig

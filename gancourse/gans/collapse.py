@@ -9,7 +9,7 @@
   look-ahead steps of D's own optimiser, differentiated through those steps.
 * :class:`MixtureGenerator`: several generators against one shared discriminator.
 
-:mod:`gancourse.protocol` trains each of them on the toy mixtures under one budget.
+:mod:`gancourse.analysis.protocol` trains each of them on the toy mixtures under one budget.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from gancourse.training import GANTrainer
+from gancourse.training import Batch, GANTrainer
 
 
 # ----------------------------------------------------------------------------- batch features
@@ -171,9 +171,9 @@ class UnrolledGANTrainer(GANTrainer):
                              f"{self.config.optimizer!r}")
         self.unroll_steps, self.second_order = unroll_steps, second_order
 
-    def unrolled_parameters(self, fake: torch.Tensor,
-                            y: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """θ_D^k as tensors that depend on ``fake`` (and so on G) when second order."""
+    def unrolled_parameters(self, fake: torch.Tensor, cond: tuple = ()) -> dict[str, torch.Tensor]:
+        """θ_D^k as tensors that depend on ``fake`` (and so on G) when second order; ``cond``
+        is the condition of a class-conditional D (the fakes' labels)."""
         group = self.optD.param_groups[0]
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
         named = dict(self.netD.named_parameters())
@@ -186,10 +186,9 @@ class UnrolledGANTrainer(GANTrainer):
                           float(st.get("step", 0)))
         fake_in = fake if self.second_order else fake.detach()
         for _ in range(self.unroll_steps):
-            real, _ = next(self.batches)
-            cond = self._cond(y[:real.shape[0]] if y is not None else None)
-            real_scores = functional_call(self.netD, params, (real, *cond))
-            fake_scores = functional_call(self.netD, params, (fake_in, *self._cond(y)))
+            real = next(self.batches)
+            real_scores = functional_call(self.netD, params, (real.x, *self._cond(real)))
+            fake_scores = functional_call(self.netD, params, (fake_in, *cond))
             loss_D = self.loss.d_loss(real_scores.float(), fake_scores.float())
             grads = torch.autograd.grad(loss_D, list(params.values()),
                                         create_graph=self.second_order)
@@ -202,9 +201,10 @@ class UnrolledGANTrainer(GANTrainer):
             params = new
         return params
 
-    def generator_loss(self, fake: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        params = self.unrolled_parameters(fake, y)
-        scores = functional_call(self.netD, params, (fake, *self._cond(y)))
+    def generator_loss(self, batch: Batch, fake: torch.Tensor) -> torch.Tensor:
+        cond = self._cond(batch)
+        params = self.unrolled_parameters(fake, cond)
+        scores = functional_call(self.netD, params, (fake, *cond))
         return self.loss.g_loss(scores.float())
 
 

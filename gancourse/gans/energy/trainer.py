@@ -1,23 +1,8 @@
-"""Energy-based GANs: EBGAN's margin loss and pulling-away term, BEGAN's equilibrium.
+"""EBGAN and BEGAN training: autoencoder discriminators and BEGAN's equilibrium controller.
 
-The discriminator outputs an energy E(x) >= 0 per sample (an autoencoder's reconstruction
-error, :mod:`gancourse.models.energy`): low on data, high on fakes.
-
-**EBGAN** (Zhao, Mathieu & LeCun, 2017), margin m > 0::
-
-    L_D = E_x[E(x)] + E_z[max(0, m − E(G(z)))]
-    L_G = E_z[E(G(z))]  (+ λ_PT · PT(codes of the fake batch))
-
-D pulls the energy of data down and pushes the energy of fakes up, but only until it reaches m:
-beyond the margin a fake gives D no gradient. The **pulling-away term** on the encoder codes
-S_1..S_N of a fake batch,
-
-    PT = 1/(N(N−1)) Σ_{i≠j} (S_iᵀS_j / (‖S_i‖ ‖S_j‖))²,
-
-is the mean squared cosine similarity between different samples: 1 when all codes point the
-same way (a collapsed batch), small when they are spread; adding it to L_G discourages collapse.
-
-**BEGAN** (Berthelot, Schumm & Metz, 2017), with L(v) = E(v) the L1 reconstruction error::
+The losses (EBGAN's margin, the pulling-away term, BEGAN's L_D) live in
+:mod:`gancourse.losses.energy`. What is specific to this family is the controller of **BEGAN**
+(Berthelot, Schumm & Metz, 2017). With L(v) the L1 reconstruction error of D's autoencoder,
 
     L_D = L(x) − k_t · L(G(z)),        L_G = L(G(z)),
     k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1)
@@ -33,49 +18,15 @@ falls as training converges: a single number to watch, unlike the GAN losses.
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from gancourse.training import GANTrainer, TrainConfig
+from gancourse.losses import began_d_loss, ebgan_d_loss, ebgan_g_loss, pulling_away_term
+from gancourse.training import Batch, GANTrainer, TrainConfig
 
 Tensor = torch.Tensor
-
-
-# ----------------------------------------------------------------------------- losses
-def ebgan_d_loss(real_energy: Tensor, fake_energy: Tensor, margin: float) -> Tensor:
-    """E[E(x)] + E[max(0, m − E(G(z)))]: EBGAN's hinge-at-the-margin discriminator loss."""
-    if not margin > 0:
-        raise ValueError(f"the margin m must be positive, got {margin}")
-    return real_energy.mean() + F.relu(margin - fake_energy).mean()
-
-
-def ebgan_g_loss(fake_energy: Tensor) -> Tensor:
-    """E[E(G(z))]: the generator lowers the energy of its samples (also BEGAN's L_G)."""
-    return fake_energy.mean()
-
-
-def pulling_away_term(codes: Tensor) -> Tensor:
-    """PT = 1/(N(N−1)) Σ_{i≠j} cos²(S_i, S_j) for a batch of codes (N, k), N >= 2.
-
-    0 for mutually orthogonal codes, 1 for codes that are all parallel (a collapsed batch).
-    """
-    if codes.ndim != 2 or codes.shape[0] < 2:
-        raise ValueError(f"the pulling-away term needs a batch of at least 2 codes (N, k), got "
-                         f"shape {tuple(codes.shape)}")
-    s = F.normalize(codes, dim=1)                                       # (N, k) unit rows
-    cos2 = (s @ s.T).pow(2)                                             # (N, N)
-    n = codes.shape[0]
-    return (cos2.sum() - cos2.diagonal().sum()) / (n * (n - 1))
-
-
-def began_d_loss(real_loss: Tensor, fake_loss: Tensor, k: float | Tensor) -> Tensor:
-    """L(x) − k_t L(G(z)) from the batch-mean energies L(x), L(G(z))."""
-    return real_loss - k * fake_loss
 
 
 def _check_gamma(gamma: float) -> None:
@@ -88,7 +39,8 @@ def began_k_update(k: float | Tensor, real_loss: float | Tensor, fake_loss: floa
     """k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1), as a detached 0-dim tensor.
 
     When fakes are too easy to reconstruct (L(G(z)) < γ L(x)), k grows and D pushes their
-    energy up harder; when they are too hard, k shrinks. A proportional controller.
+    energy up harder; when they are too hard, k shrinks. k adds up the balance error step by
+    step: integral action (k_t = k_0 + λ_k Σ_s (γ L(x_s) − L(G(z_s))), clipped).
     """
     _check_gamma(gamma)
     if not lambda_k > 0:
@@ -109,7 +61,7 @@ class _EnergyTrainer(GANTrainer):
     """Shared by the energy trainers: D's scores are energies, logged as raw means
     (``D_real``/``D_fake`` in the history are E[E(x)] and E[E(G(z))], whatever ``config.loss``)."""
 
-    def _score_stat(self, scores: Tensor) -> Tensor:
+    def score_stat(self, scores: Tensor) -> Tensor:
         return scores.detach().float().mean()
 
 
@@ -119,7 +71,7 @@ class EBGANTrainer(_EnergyTrainer):
     Args:
         margin: m in the discriminator loss (> 0).
         pt_weight: λ_PT of the pulling-away term in the generator loss (0: off); needs a
-            ``netD`` with ``energy_terms`` (an :class:`~gancourse.models.energy.AutoencoderDiscriminator`).
+            ``netD`` with ``energy_terms`` (an :class:`~gancourse.gans.energy.AutoencoderDiscriminator`).
         other arguments: as :class:`GANTrainer` (``config.loss`` is ignored).
 
     History columns added: ``pt`` (when ``pt_weight`` > 0).
@@ -137,12 +89,11 @@ class EBGANTrainer(_EnergyTrainer):
         super().__init__(netG, netD, data, config, **kwargs)
         self.margin, self.pt_weight = float(margin), float(pt_weight)
 
-    def discriminator_loss(self, real: Tensor, fake: Tensor,
-                           y: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-        real_e, fake_e = self.D(real).float(), self.D(fake).float()     # (B,), (B,)
+    def discriminator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        real_e, fake_e = self.D(batch.x).float(), self.D(fake).float()  # (B,), (B,)
         return ebgan_d_loss(real_e, fake_e, self.margin), real_e, fake_e
 
-    def generator_loss(self, fake: Tensor, y: Tensor | None) -> Tensor:
+    def generator_loss(self, batch: Batch, fake: Tensor) -> Tensor:
         if self.pt_weight == 0:
             return ebgan_g_loss(self.D(fake).float())
         energy, codes, _ = self.netD.energy_terms(fake)
@@ -179,23 +130,23 @@ class BEGANTrainer(_EnergyTrainer):
         self.gamma, self.lambda_k = float(gamma), float(lambda_k)
         self.k = torch.tensor(float(k0), device=self.device)
 
-    def discriminator_loss(self, real: Tensor, fake: Tensor,
-                           y: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-        real_e, fake_e = self.D(real).float(), self.D(fake).float()     # (B,), (B,)
-        real_loss, fake_loss = real_e.mean(), fake_e.mean()
-        loss = began_d_loss(real_loss, fake_loss, self.k)
+    def discriminator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        real_e, fake_e = self.D(batch.x).float(), self.D(fake).float()  # (B,), (B,)
+        return began_d_loss(real_e.mean(), fake_e.mean(), self.k), real_e, fake_e
+
+    def after_d_step(self, batch: Batch, real_scores: Tensor, fake_scores: Tensor) -> None:
+        """Log k_t, M_global and the balance of this step, then move k_t by the balance."""
+        real_loss, fake_loss = real_scores.detach().float().mean(), fake_scores.detach().float().mean()
         self._log(k=self.k, m_global=m_global(real_loss, fake_loss, self.gamma),
                   balance=(self.gamma * real_loss - fake_loss))
         self.k = began_k_update(self.k, real_loss, fake_loss, self.gamma, self.lambda_k)
-        return loss, real_e, fake_e
 
-    def generator_loss(self, fake: Tensor, y: Tensor | None) -> Tensor:
+    def generator_loss(self, batch: Batch, fake: Tensor) -> Tensor:
         return ebgan_g_loss(self.D(fake).float())
 
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "began_k": self.k.detach().cpu()}
+    def extra_state(self) -> dict[str, Any]:
+        return {"k": self.k.detach().cpu()}
 
-    def load_checkpoint(self, path: str | Path) -> None:
-        super().load_checkpoint(path)
-        state = torch.load(io.BytesIO(Path(path).read_bytes()), map_location="cpu", weights_only=True)
-        self.k = state.get("began_k", self.k).to(self.device)
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if "k" in state:
+            self.k = state["k"].to(self.device)

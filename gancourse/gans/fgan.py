@@ -23,8 +23,8 @@ its conjugates and activations are rescaled accordingly here. Logs are natural (
 :data:`DIVERGENCES` (by name: ``kl``, ``rkl``, ``chi2``, ``hellinger``, ``js``) and :func:`get`
 give the table; :func:`variational_bound`, :func:`bound_on_grid` and :func:`train_critic`
 estimate D_f; :class:`GaussianGenerator1D`, :func:`fgan_objective`, :func:`train_fgan_1d` and
-:func:`fit_exact_1d` fit a Gaussian to a 1D target through the f-GAN min-max game or through
-the exact divergence on a grid.
+:func:`fit_exact_1d` fit a Gaussian to a 1D target through the f-GAN min-max game (on the
+course's training loop, :class:`FGANTrainer`) or through the exact divergence on a grid.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from tqdm.auto import tqdm
 
 from gancourse import divergences as dv
 from gancourse.models import MLPDiscriminator
+from gancourse.training import Batch, GANTrainer, TrainConfig
 
 LN2 = math.log(2.0)
 
@@ -333,47 +334,68 @@ def fgan_objective(div: str | FDivergence, critic: nn.Module, real: torch.Tensor
     return variational_bound(div, critic(real), critic(fake))
 
 
+class FGANTrainer(GANTrainer):
+    """The f-GAN game on the course's one loop: the critic ``netD`` (an :class:`FCritic`, T in
+    dom f*) maximises F = E_P[T(x)] - E_Q[f*(T(G(z)))], the generator minimises the part of F
+    that depends on it, -E_Q[f*(T(G(z)))]. History columns added: ``bound`` (F on each critic
+    batch) and, for a :class:`GaussianGenerator1D`, ``mu`` and ``sigma`` after every G step."""
+
+    def __init__(self, div: str | FDivergence, netG: nn.Module, netD: nn.Module, data: Any,
+                 config: TrainConfig, **kwargs: Any):
+        super().__init__(netG, netD, data, config, **kwargs)
+        self.div = get(div)
+
+    def discriminator_loss(self, batch: Batch, fake: torch.Tensor):
+        t_real, t_fake = self.D(batch.x), self.D(fake)                   # (B,), (B,)
+        bound = variational_bound(self.div, t_real, t_fake)
+        self._log(bound=bound)
+        return -bound, t_real, t_fake
+
+    def generator_loss(self, batch: Batch, fake: torch.Tensor) -> torch.Tensor:
+        return -self.div.conj(self.D(fake)).mean()
+
+    def after_g_step(self, batch: Batch, fake: torch.Tensor) -> None:
+        if isinstance(self.netG, GaussianGenerator1D):
+            self._log(mu=self.netG.loc.detach(), sigma=self.netG.log_scale.detach().exp())
+
+
 def train_fgan_1d(div: str | FDivergence, target: Sampler, steps: int = 2000,
                   batch_size: int = 256, critic_steps: int = 2, lr_g: float = 1e-2,
                   lr_t: float = 1e-3, hidden: Sequence[int] = (64, 64), mu0: float = 0.5,
                   sigma0: float = 1.0, seed: int = 0, progress: bool = False) -> dict[str, Any]:
-    """min_theta max_T F for a :class:`GaussianGenerator1D` against a 1D ``target`` sampler:
-    per generator step, ``critic_steps`` Adam ascent steps on F for the critic, then one Adam
-    descent step on -E_Q[f*(T(G(z)))] (the only part of F that depends on theta).
+    """min_theta max_T F for a :class:`GaussianGenerator1D` against a 1D ``target`` sampler,
+    trained by :class:`FGANTrainer`: per generator step, ``critic_steps`` Adam ascent steps on F
+    for the critic, then one Adam descent step on -E_Q[f*(T(G(z)))] (betas (0.5, 0.999)).
 
     Returns ``{"mu", "sigma", "generator", "critic", "history"}``; history holds (steps,)
-    arrays ``mu``, ``sigma`` and ``bound`` (F at the last critic step). The global torch RNG is
-    left untouched.
+    arrays ``mu``, ``sigma`` and ``bound`` (F averaged over the step's critic batches). The global
+    torch RNG is left untouched.
     """
     d = get(div)
     _check_positive(steps=steps, batch_size=batch_size, critic_steps=critic_steps, lr_g=lr_g,
                     lr_t=lr_t)
-    gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         critic = FCritic(d, dim=1, hidden=hidden)
     netG = GaussianGenerator1D(mu0, sigma0)
-    opt_t = torch.optim.Adam(critic.parameters(), lr=lr_t, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(netG.parameters(), lr=lr_g, betas=(0.5, 0.999))
-    history = {key: np.empty(steps) for key in ("mu", "sigma", "bound")}
-    for step in tqdm(range(steps), disable=not progress, desc=f"f-GAN {d.name}"):
-        for _ in range(critic_steps):
-            real = target.sample(batch_size, generator=gen).reshape(batch_size, -1)  # (B, 1)
-            with torch.no_grad():
-                fake = netG.sample(batch_size, generator=gen)                        # (B, 1)
-            bound = fgan_objective(d, critic, real, fake)
-            opt_t.zero_grad(set_to_none=True)
-            (-bound).backward()
-            opt_t.step()
-        fake = netG.sample(batch_size, generator=gen)                                # (B, 1)
-        loss_g = -d.conj(critic(fake)).mean()
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        history["mu"][step], history["sigma"][step] = netG.mu, netG.sigma
-        history["bound"][step] = bound.item()
+    config = TrainConfig(steps=steps, batch_size=batch_size, z_dim=1, loss="wgan",
+                         n_critic=critic_steps, lr_g=lr_g, lr_d=lr_t, betas=(0.5, 0.999),
+                         n_samples=256, sample_every=steps, progress=progress, seed=seed)
+    trainer = FGANTrainer(d, netG, critic, _Column(target), config, device="cpu")
+    trainer.fit()
+    history = {key: np.asarray(trainer.history[key]) for key in ("mu", "sigma", "bound")}
     return {"mu": netG.mu, "sigma": netG.sigma, "generator": netG, "critic": critic,
             "history": history}
+
+
+class _Column:
+    """A 1D sampler whose draws come as a column (n, 1), as the critic expects."""
+
+    def __init__(self, sampler: Sampler):
+        self.sampler = sampler
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.as_tensor(self.sampler.sample(n, generator=generator)).reshape(n, -1).float()
 
 
 def fit_exact_1d(div: str | FDivergence, x: Any, p: Any, mu0: float = 0.5,
@@ -383,7 +405,7 @@ def fit_exact_1d(div: str | FDivergence, x: Any, p: Any, mu0: float = 0.5,
 
     Nelder-Mead on (mu, ln sigma), with mu kept inside the grid and sigma between 2 grid steps
     and 1/8 of its width so that N(mu, sigma^2) integrates to 1 on it. Pass p in float64
-    (e.g. :func:`gancourse.theory.density`): float32 tails underflow to 0 and make KL infinite.
+    (e.g. :func:`gancourse.analysis.theory.density`): float32 tails underflow to 0 and make KL infinite.
     Returns
     ``{"mu", "sigma", "value"}``.
     """

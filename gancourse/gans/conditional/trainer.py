@@ -5,14 +5,13 @@ A class-conditional discriminator D(x, y) sees an image and a label. Trained onl
 alone. Mismatched pairs — real images with a wrong label y' ≠ y — are extra negatives
 (Reed et al., 2016, "GAN-CLS") that reward D for checking the label:
 
-    L_D = L_real(D(x, y)) + L_neg(D(G(z, y), y)) + λ · L_neg(D(x, y'))
+    L_D = E ℓ_real(D(x, y)) + E ℓ_fake(D(G(z, y), y)) + λ · E ℓ_fake(D(x, y'))
 
-where L_real / L_neg are the positive / negative halves of the adversarial loss (for the
-BCE losses L_real(s) = E softplus(-s) = -E log σ(s) and L_neg(s) = E softplus(s) =
--E log(1 - σ(s))) and λ is ``mismatch_weight``. The generator loss is unchanged.
+where ℓ_real / ℓ_fake are the real and fake halves of the adversarial loss
+(:func:`gancourse.losses.d_loss_conditional`; for the BCE losses ℓ_real(s) = -log σ(s) and
+ℓ_fake(s) = -log(1 - σ(s))) and λ is ``mismatch_weight``. The generator loss is unchanged.
 
 * :func:`wrong_labels` draws y' uniformly from the K - 1 wrong classes;
-* :func:`negative_term` and :func:`d_loss_conditional` compute the loss;
 * :class:`ConditionalGANTrainer` is :class:`gancourse.training.GANTrainer` with this loss
   in its discriminator step and a ``mismatch`` switch for the ablation.
 """
@@ -25,23 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from gancourse import losses as L
-from gancourse.training import GANTrainer, TrainConfig
+from gancourse.losses import d_loss_conditional
+from gancourse.training import Batch, GANTrainer, TrainConfig
 
 Tensor = torch.Tensor
-
-# The negative (fake) half of each discriminator loss in gancourse.losses, per sample:
-# d_loss(r, f) = E[positive(r)] + E[negative(f)].
-_NEGATIVE: dict[str, Callable[[Tensor], Tensor]] = {
-    "minimax": F.softplus,                    # -log(1 - σ(s))
-    "ns": F.softplus,
-    "lsgan": lambda s: 0.5 * s.pow(2),        # ½ (s - 0)²
-    "hinge": lambda s: F.relu(1 + s),         # max(0, 1 + s)
-    "wgan": lambda s: s,                      # the critic lowers its score on negatives
-}
 
 
 def wrong_labels(y: Tensor, num_classes: int, generator: torch.Generator | None = None) -> Tensor:
@@ -62,32 +50,6 @@ def wrong_labels(y: Tensor, num_classes: int, generator: torch.Generator | None 
                          f"[{int(y.min())}, {int(y.max())}]")
     shift = torch.randint(1, num_classes, y.shape, device=y.device, generator=generator)
     return (y + shift) % num_classes                                     # (B,)
-
-
-def negative_term(scores: Tensor, loss: str | L.AdversarialLoss = "ns") -> Tensor:
-    """E[L_neg(s)]: the part of ``loss``'s discriminator loss that pushes scores of
-    negatives down (softplus for minimax/ns, ½s² for lsgan, max(0, 1 + s) for hinge, s for
-    wgan), so that ``d_loss(r, f) = E L_pos(r) + negative_term(f)``."""
-    name = L.get_loss(loss).name
-    return _NEGATIVE[name](scores).mean()
-
-
-def d_loss_conditional(real_scores: Tensor, fake_scores: Tensor, mismatch_scores: Tensor,
-                       mismatch_weight: float = 1.0, loss: str | L.AdversarialLoss = "ns") -> Tensor:
-    """L_D = d_loss(s_real, s_fake) + λ · E[L_neg(s_mismatch)].
-
-    ``real_scores`` = D(x, y) on real pairs, ``fake_scores`` = D(G(z, y), y),
-    ``mismatch_scores`` = D(x, y') with y' ≠ y, λ = ``mismatch_weight`` >= 0 (0: the plain
-    loss). For the BCE losses:
-    E softplus(-s_r) + E softplus(s_f) + λ E softplus(s_m).
-    """
-    if not (math.isfinite(mismatch_weight) and mismatch_weight >= 0):
-        raise ValueError(f"mismatch_weight must be a finite number >= 0, got {mismatch_weight}")
-    if mismatch_scores.ndim != 1 or mismatch_scores.numel() == 0:
-        raise ValueError(f"mismatch_scores must be a non-empty 1-D tensor (B,), got shape "
-                         f"{tuple(mismatch_scores.shape)}")
-    adv = L.get_loss(loss)
-    return adv.d_loss(real_scores, fake_scores) + mismatch_weight * negative_term(mismatch_scores, adv)
 
 
 class ConditionalGANTrainer(GANTrainer):
@@ -114,9 +76,9 @@ class ConditionalGANTrainer(GANTrainer):
         self.mismatch = bool(mismatch)
         self.mismatch_weight = float(mismatch_weight)
 
-    def discriminator_loss(self, real: Tensor, fake: Tensor,
-                           y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def discriminator_loss(self, batch: Batch, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Matching real pairs, fakes and (unless ablated) mismatched real pairs (x, y')."""
+        real, y = batch.x, batch.y
         y_wrong = wrong_labels(y, self.num_classes, self.noise)   # (B,), never equal to y
         real_scores = self.D(real, y)
         fake_scores = self.D(fake, y)
@@ -127,5 +89,5 @@ class ConditionalGANTrainer(GANTrainer):
                                         mismatch_scores.float(), self.mismatch_weight, self.loss)
         else:
             loss_D = self.loss.d_loss(real_scores.float(), fake_scores.float())
-        self._log(D_mismatch=self._score_stat(mismatch_scores))
+        self._log(D_mismatch=self.score_stat(mismatch_scores))
         return loss_D, real_scores, fake_scores

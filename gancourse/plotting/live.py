@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 
-from gancourse import plotting
+from gancourse.plotting import figures as plotting
 
 
 class LivePlot:
