@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "hand-set tolerances")
     run.add_argument("--offline", action="store_true",
                      help="forbid downloads (sets GANCOURSE_OFFLINE=1 for the notebooks)")
+    run.add_argument("--dry", action="store_true",
+                     help="with --profile gpu: run the gpu settings' code path (datasets, 64 px, "
+                          "widths) with each notebook's 'dry' caps on steps and sample counts, in "
+                          "minutes on a CPU (sets GANCOURSE_DRY=1; no baselines)")
     run.add_argument("--data-root", metavar="PATH", help="dataset cache (default: package "
                      "default)")
     run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
@@ -114,7 +118,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          update_baselines=args.update_baselines, offline=args.offline,
                          data_root=args.data_root, timeout_s=args.timeout,
                          notebooks_dir=args.notebooks_dir, baselines_dir=args.baselines_dir,
-                         progress=args.progress)
+                         progress=args.progress, dry=args.dry)
     except (CourseError, BaselineError) as exc:
         return _error("run", exc)
     print(f"profile {run.report['profile']}, output {run.report['out_dir']}")

@@ -33,6 +33,7 @@ ENV_PROFILE = "GANCOURSE_PROFILE"
 ENV_OFFLINE = "GANCOURSE_OFFLINE"
 ENV_DATA = "GANCOURSE_DATA"
 ENV_OUTPUT = "GANCOURSE_OUTPUT"
+ENV_DRY = "GANCOURSE_DRY"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -88,6 +89,18 @@ def resolve_offline(offline: bool | None = None) -> bool:
     if value in _FALSE:
         return False
     raise ValueError(f"{ENV_OFFLINE}={value!r} is not understood; use 1 or 0")
+
+
+def resolve_dry(dry: bool | None = None) -> bool:
+    """``None`` reads ``$GANCOURSE_DRY`` (set by ``gancourse run --dry``)."""
+    if dry is not None:
+        return bool(dry)
+    value = os.environ.get(ENV_DRY, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{ENV_DRY}={value!r} is not understood; use 1 or 0")
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -235,19 +248,37 @@ class Context:
     data_root: Path
     offline: bool
     metrics_path: Path | None = None
+    dry: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def mode(self) -> str:
+        """The profile, or ``"gpu-dry"`` for a dry run: names what a run's outputs belong to."""
+        return f"{self.profile}-dry" if self.dry else self.profile
+
     def pick(self, settings: Mapping[str, Any]) -> Any:
-        """Return ``settings[profile]``; every profile must be present."""
+        """Return ``settings[profile]``; every profile must be present.
+
+        In a dry run (``gancourse run --profile gpu --dry``) the result is the ``gpu`` entry
+        updated with the ``"dry"`` entry, which caps what costs time (steps, sample counts) and
+        keeps everything that decides shapes (datasets, image sizes, widths): the gpu code path,
+        in a few seconds on a CPU. A ``"dry"`` entry that is not a mapping replaces ``gpu``.
+        """
         missing = [p for p in PROFILES if p not in settings]
         if missing:
             raise KeyError(f"profile settings lack {missing}; give one entry per profile "
                            f"{list(PROFILES)}")
-        return settings[self.profile]
+        if not self.dry:
+            return settings[self.profile]
+        if "dry" not in settings:
+            raise KeyError("a dry run needs a 'dry' entry next to the profiles: the gpu settings' "
+                           "steps and sample counts, capped so that the gpu code path runs in seconds")
+        gpu, dry = settings["gpu"], settings["dry"]
+        return {**gpu, **dry} if isinstance(gpu, Mapping) and isinstance(dry, Mapping) else dry
 
     def __str__(self) -> str:  # shown at the top of every notebook
-        return (f"profile={self.profile} device={self.device} seed={self.seed} "
-                f"offline={self.offline} data_root={self.data_root}")
+        return (f"profile={self.profile}{' (dry run)' if self.dry else ''} device={self.device} "
+                f"seed={self.seed} offline={self.offline} data_root={self.data_root}")
 
 
 def setup(profile: str = "auto", seed: int = 0, device: str = "auto",
@@ -270,8 +301,12 @@ def setup(profile: str = "auto", seed: int = 0, device: str = "auto",
         data_root=Path(data_root).expanduser() if data_root else default_data_root(),
         offline=resolve_offline(offline),
         metrics_path=Path(metrics_path) if metrics_path else None,
+        dry=resolve_dry(),
     )
-    if threads is None and ctx.profile == "smoke":
+    if ctx.dry and ctx.profile != "gpu":
+        raise ValueError(f"a dry run executes the gpu profile's code path with capped steps; "
+                         f"got profile {ctx.profile!r} with {ENV_DRY} set (unset it, or use 'gpu')")
+    if threads is None and (ctx.profile == "smoke" or ctx.dry):
         threads = 1
     if threads is not None:
         torch.set_num_threads(int(threads))

@@ -68,6 +68,23 @@ def test_runner_check_passes_in_smoke(tmp_path):
     assert {n["name"] for n in data["notebooks"]} == {p.stem for p in NOTEBOOKS}, data
 
 
+def test_gpu_dry_run_executes_every_notebook(tmp_path):
+    """`gancourse run --profile gpu --dry`: the gpu settings (MNIST, Fashion-MNIST, CIFAR-10 at
+    their sizes, 64 px, the gpu widths) run every notebook's code path with capped steps, so a
+    shape, channel, dataset or plotting bug of the gpu profile cannot hide until someone has a GPU."""
+    env = {**os.environ, "GANCOURSE_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-m", "gancourse.cli", "run", "--profile", "gpu", "--dry",
+                          "--offline", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "dry")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600)
+    report = tmp_path / "dry" / "report.md"
+    detail = out.stdout[-4000:] + out.stderr[-4000:] + (report.read_text() if report.exists() else "")
+    assert out.returncode == 0, detail
+    data = json.loads((tmp_path / "dry" / "report.json").read_text())
+    assert data["profile"] == "gpu-dry"
+    assert {n["name"] for n in data["notebooks"]} == {p.stem for p in NOTEBOOKS}, data
+    assert all(n["status"] == "ok" for n in data["notebooks"]), data
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_student_version_strips_solutions_and_hidden_tests(path, tmp_path):
     import nbformat

@@ -421,3 +421,10 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
     assert main(["run", *base]) == 2
     assert "notebook 01_alpha: metric m" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_dry_runs_only_the_gpu_profile_and_checks_no_baselines(tmp_path):
+    with pytest.raises(CourseError, match="--dry runs the gpu profile"):
+        run_course(["00"], profile="smoke", dry=True, out_dir=tmp_path)
+    with pytest.raises(CourseError, match="no baselines"):
+        run_course(["00"], profile="gpu", dry=True, check=True, out_dir=tmp_path)

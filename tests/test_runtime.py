@@ -121,3 +121,23 @@ def test_setup_and_pick(tmp_path):
     assert torch.get_num_threads() == 2
     torch.set_num_threads(before)
     runtime.configure_metrics(None)
+
+
+def test_dry_run_picks_the_gpu_settings_with_their_dry_caps(monkeypatch, tmp_path):
+    monkeypatch.setenv("GANCOURSE_DRY", "1")
+    ctx = gancourse.setup(profile="gpu", device="cpu", data_root=tmp_path, offline=True)
+    assert ctx.dry and ctx.mode == "gpu-dry" and "dry run" in str(ctx)
+    settings = {"smoke": {"steps": 1}, "cpu": {"steps": 2},
+                "gpu": {"steps": 10_000, "image_size": 64, "dataset": "cifar10"}, "dry": {"steps": 3}}
+    assert ctx.pick(settings) == {"steps": 3, "image_size": 64, "dataset": "cifar10"}
+    assert ctx.pick({"smoke": 1, "cpu": 2, "gpu": 3, "dry": 4}) == 4          # non-mappings: replaced
+    with pytest.raises(KeyError, match="'dry' entry"):
+        ctx.pick({"smoke": 1, "cpu": 2, "gpu": 3})
+    with pytest.raises(ValueError, match="gpu profile's code path.*'smoke'"):
+        gancourse.setup(profile="smoke", device="cpu", data_root=tmp_path)
+    monkeypatch.setenv("GANCOURSE_DRY", "maybe")
+    with pytest.raises(ValueError, match="GANCOURSE_DRY='maybe'"):
+        gancourse.setup(profile="gpu", device="cpu", data_root=tmp_path)
+    monkeypatch.delenv("GANCOURSE_DRY")
+    plain = gancourse.setup(profile="gpu", device="cpu", data_root=tmp_path)
+    assert not plain.dry and plain.mode == "gpu" and plain.pick(settings)["steps"] == 10_000

@@ -62,14 +62,17 @@ BUDGETS: dict[str, Budget] = {
     "smoke": Budget(steps=60, batch_size=32, z_dim=16, ngf=16, ndf=16, n_eval=500),
     "cpu": Budget(steps=1500, batch_size=64, z_dim=16, ngf=32, ndf=32, n_eval=1000),
     "gpu": Budget(steps=10_000, batch_size=64, z_dim=100, ngf=64, ndf=64, n_eval=10_000),
+    # the gpu budget's shapes with a few steps: what `gancourse run --profile gpu --dry` trains
+    "gpu-dry": Budget(steps=12, batch_size=64, z_dim=100, ngf=64, ndf=64, n_eval=500),
 }
 
 
-def budget(profile: str) -> Budget:
-    """The benchmark budget of a profile (``smoke``, ``cpu`` or ``gpu``)."""
-    if profile not in BUDGETS:
-        raise ValueError(f"unknown profile {profile!r}; valid profiles are {', '.join(BUDGETS)}")
-    return BUDGETS[profile]
+def budget(mode: str) -> Budget:
+    """The benchmark budget of a run mode (``smoke``, ``cpu``, ``gpu`` or ``gpu-dry``:
+    ``Context.mode``)."""
+    if mode not in BUDGETS:
+        raise ValueError(f"unknown profile {mode!r}; valid profiles are {', '.join(BUDGETS)}")
+    return BUDGETS[mode]
 
 
 def make_generator(b: Budget, channels: int = 1, seed: int = 0) -> DCGANGenerator:

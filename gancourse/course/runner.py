@@ -45,6 +45,7 @@ from gancourse.course.baselines import (
 from gancourse.course.report import describe_error, write_report
 
 PROFILE_BUDGET_S = {"smoke": 60.0, "cpu": 600.0, "gpu": 1800.0}
+DRY_BUDGET_S = 90.0   # a dry gpu run of one notebook on a CPU (--dry)
 TIMEOUT_FACTOR = 3.0  # default whole-notebook time limit = TIMEOUT_FACTOR * budget
 KERNEL_NAME = "python3"
 ERROR_MARKER_TAG = "papermill-error-cell-tag"  # cells papermill adds to a failed notebook
@@ -200,7 +201,8 @@ def _read_metrics(path: Path) -> dict[str, Any]:
 def execute_notebook(path: str | Path, out_dir: str | Path, profile: str, *,
                      offline: bool = False, data_root: str | Path | None = None,
                      budget_s: float | None = None, timeout_s: float | None = None,
-                     show_cells: bool = False, threads: int | None = None) -> NotebookResult:
+                     show_cells: bool = False, threads: int | None = None,
+                     dry: bool = False) -> NotebookResult:
     """Execute ``path`` into ``out_dir/<stem>.ipynb``; never raises for a notebook error (the
     result says ``failed`` or ``timeout``).
 
@@ -216,7 +218,8 @@ def execute_notebook(path: str | Path, out_dir: str | Path, profile: str, *,
     output.parent.mkdir(parents=True, exist_ok=True)
     for stale in (output, metrics_path):  # a previous run's files would pass for this one's
         stale.unlink(missing_ok=True)
-    budget_s = float(budget_s if budget_s is not None else PROFILE_BUDGET_S[profile])
+    default_budget = DRY_BUDGET_S if dry else PROFILE_BUDGET_S[profile]
+    budget_s = float(budget_s if budget_s is not None else default_budget)
     timeout_s = float(timeout_s if timeout_s is not None else TIMEOUT_FACTOR * budget_s)
     env = dict(os.environ)
     if threads is not None:
@@ -224,6 +227,9 @@ def execute_notebook(path: str | Path, out_dir: str | Path, profile: str, *,
             env.setdefault(var, str(threads))
     if offline:
         env[runtime.ENV_OFFLINE] = "1"
+    env.pop(runtime.ENV_DRY, None)
+    if dry:
+        env[runtime.ENV_DRY] = "1"
     parameters = {"profile": profile, "offline": True if offline else None,
                   "data_root": str(data_root) if data_root is not None else None,
                   "metrics_path": str(metrics_path)}
@@ -276,7 +282,7 @@ def execute_notebook(path: str | Path, out_dir: str | Path, profile: str, *,
 def run_notebooks(paths: Sequence[str | Path], out_dir: str | Path, profile: str, *,
                   jobs: int = 1, offline: bool = False, data_root: str | Path | None = None,
                   timeout_s: float | None = None, budgets: Mapping[str, float] | None = None,
-                  progress: bool = True) -> list[NotebookResult]:
+                  progress: bool = True, dry: bool = False) -> list[NotebookResult]:
     """Execute notebooks (``jobs`` at a time), results in the order of ``paths``.
 
     ``budgets`` maps notebook stems to seconds and overrides the profile budget.
@@ -295,13 +301,13 @@ def run_notebooks(paths: Sequence[str | Path], out_dir: str | Path, profile: str
     def one(path: Path) -> NotebookResult:
         return execute_notebook(path, out_dir, profile, offline=offline, data_root=data_root,
                                 budget_s=budgets.get(path.stem), timeout_s=timeout_s,
-                                show_cells=progress and jobs == 1, threads=threads)
+                                show_cells=progress and jobs == 1, threads=threads, dry=dry)
 
     paths = [Path(p) for p in paths]
     for path in paths:  # fail before anything runs
         output_paths(path, out_dir)
     results: list[NotebookResult | None] = [None] * len(paths)
-    with tqdm(total=len(paths), desc=f"notebooks ({profile})", unit="nb",
+    with tqdm(total=len(paths), desc=f"notebooks ({profile}{' dry' if dry else ''})", unit="nb",
               disable=not progress) as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
         # threads only wait on subprocesses; every notebook executes in its own process
         futures = {pool.submit(one, p): i for i, p in enumerate(paths)}
@@ -380,8 +386,12 @@ def run_course(names: Sequence[str] = (), *, profile: str = "auto",
                update_baselines: bool = False, offline: bool = False,
                data_root: str | Path | None = None, timeout_s: float | None = None,
                notebooks_dir: str | Path | None = None,
-               baselines_dir: str | Path | None = None, progress: bool = True) -> CourseRun:
+               baselines_dir: str | Path | None = None, progress: bool = True,
+               dry: bool = False) -> CourseRun:
     """What ``gancourse run`` does: resolve, execute, check, update baselines, report.
+
+    ``dry`` (``--dry``, gpu profile only) runs the gpu settings with each notebook's ``dry``
+    caps: it shows that the gpu code path runs, so it has no baselines and no budgets.
 
     Raises :class:`CourseError` or :class:`~gancourse.course.baselines.BaselineError`
     before executing anything when the request cannot be served.
@@ -390,9 +400,15 @@ def run_course(names: Sequence[str] = (), *, profile: str = "auto",
         profile = runtime.resolve_profile(profile)
     except ValueError as exc:
         raise CourseError(str(exc)) from exc
+    if dry and profile != "gpu":
+        raise CourseError(f"--dry runs the gpu profile's code path; use --profile gpu (got {profile!r})")
+    if dry and (check or update_baselines):
+        raise CourseError("a dry run only shows that the gpu code path runs: it has no baselines to "
+                          "--check or --update-baselines")
     paths = resolve_notebooks(names, notebooks_dir)
+    mode = f"{profile}-dry" if dry else profile
     out_dir = Path(out_dir if out_dir is not None
-                   else runtime.default_output_root() / profile).expanduser().resolve()
+                   else runtime.default_output_root() / mode).expanduser().resolve()
     try:
         bfile: Path | None = baseline_path(profile, baselines_dir)
     except FileNotFoundError as exc:
@@ -406,7 +422,8 @@ def run_course(names: Sequence[str] = (), *, profile: str = "auto",
 
     results = run_notebooks(paths, out_dir, profile, jobs=jobs, offline=offline,
                             data_root=data_root, timeout_s=timeout_s,
-                            budgets=baseline.get(BUDGET_KEY, {}), progress=progress)
+                            budgets={} if dry else baseline.get(BUDGET_KEY, {}), progress=progress,
+                            dry=dry)
     for result in results:
         evaluate(result, baseline.get(result.name, {}), check)
 
@@ -420,7 +437,7 @@ def run_course(names: Sequence[str] = (), *, profile: str = "auto",
             for r in results if r.status != OK]
         save_baseline(bfile, new)
 
-    report = build_report(results, profile=profile, out_dir=out_dir, check=check,
+    report = build_report(results, profile=mode, out_dir=out_dir, check=check,
                           baseline_file=bfile if check else None, baseline_update=change)
     report_json, report_md = write_report(out_dir, report)
     return CourseRun(results=results, report=report, report_json=report_json,
