@@ -5,8 +5,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from gancourse import cli
 from gancourse.course import catalog, hygiene
 
-PARAMS = ('profile = "auto"\nseed = 0\ndevice = "auto"\ndata_root = None\noffline = None\n'
-          'metrics_path = None')
+PARAMS = hygiene.PARAMETERS_CELL
 
 
 def notebook(tmp_path, cells, name="00_orientation.ipynb", kernel="python3"):
@@ -17,9 +16,11 @@ def notebook(tmp_path, cells, name="00_orientation.ipynb", kernel="python3"):
     return path
 
 
-def params_cell(source=PARAMS):
+def params_cell(source=PARAMS, locked=True):
     cell = new_code_cell(source)
     cell.metadata["tags"] = ["parameters"]
+    if locked:
+        cell.metadata["nbgrader"] = dict(hygiene.PARAMETERS_META)
     return cell
 
 
@@ -51,11 +52,14 @@ def test_problems_are_reported(tmp_path):
 
 
 def test_parameters_cell_rules(tmp_path):
-    path = notebook(tmp_path, [params_cell('profile = "auto"\nseed = compute()\nimport os')])
+    path = notebook(tmp_path, [params_cell('profile: str = "auto"\nseed: int = compute()\nimport os\n'
+                                           'device = "cpu"\noffline: bool = None', locked=False)])
     text = "\n".join(hygiene.check_notebook(path))
     assert "seed is not a literal" in text
-    assert "only `name = literal` assignments" in text
-    assert "lacks device, data_root, offline, metrics_path" in text
+    assert "only typed `name: type = literal` assignments" in text
+    assert "offline is annotated 'bool', use 'Optional[bool]'" in text
+    assert "lacks device, data_root, metrics_path" in text
+    assert "must be locked for nbgrader" in text
 
 
 def test_nbgrader_markup_rules(tmp_path):

@@ -1,8 +1,10 @@
 """Notebook hygiene (DESIGN §4.2, §5): what every committed notebook must satisfy.
 
 * kernelspec ``python3``;
-* exactly one cell tagged ``parameters``, holding literal assignments of the six
-  standard parameters (and nothing else that executes);
+* exactly one cell tagged ``parameters``, holding the six standard parameters as typed
+  assignments of literals (``profile: str = "auto"``: papermill shows the types) and nothing
+  else that executes, locked for nbgrader (``metadata.nbgrader.locked``, grade_id
+  ``parameters``) so that autograding restores it whatever a student typed;
 * outputs stripped and execution counts cleared, except in cells marked
   ``# NBVAL_CHECK_OUTPUT``, whose outputs are nbval's reference;
 * nbgrader markup that balances: ``### BEGIN SOLUTION`` / ``### END SOLUTION`` and
@@ -23,6 +25,20 @@ import nbformat
 from gancourse.course.catalog import COURSE
 
 PARAMETERS = ("profile", "seed", "device", "data_root", "offline", "metrics_path")
+# Optional types are written as strings: papermill's parameter parser (--help-notebook) reads
+# `name: "Optional[str]" = None` but not `name: str | None = None`, and a string annotation needs
+# no import in the parameters cell.
+PARAMETER_TYPES = {"profile": "str", "seed": "int", "device": "str", "data_root": "Optional[str]",
+                   "offline": "Optional[bool]", "metrics_path": "Optional[str]"}
+PARAMETERS_CELL = """\
+profile: str = "auto"                  # "smoke" | "cpu" | "gpu" | "auto"
+seed: int = 0
+device: str = "auto"                   # "cuda" | "mps" | "cpu" | "auto"
+data_root: "Optional[str]" = None      # None -> the package default cache
+offline: "Optional[bool]" = None       # None -> GANCOURSE_OFFLINE env; True forbids downloads
+metrics_path: "Optional[str]" = None   # set by the runner; record() writes JSON here"""
+PARAMETERS_META = {"grade": False, "grade_id": "parameters", "locked": True, "schema_version": 3,
+                   "solution": False, "task": False}
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
@@ -38,19 +54,29 @@ def _check_parameters(cell, problems: list[str]) -> None:
         return
     names = []
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
-            problems.append(f"parameters cell line {node.lineno}: only `name = literal` assignments "
-                            f"are allowed")
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and node.value is not None):
+            problems.append(f"parameters cell line {node.lineno}: only typed `name: type = literal` "
+                            f"assignments are allowed")
             continue
+        name = node.target.id
         try:
             ast.literal_eval(node.value)
         except ValueError:
-            problems.append(f"parameters cell: {node.targets[0].id} is not a literal")
-        names.append(node.targets[0].id)
+            problems.append(f"parameters cell: {name} is not a literal")
+        ann = node.annotation
+        got = ann.value if isinstance(ann, ast.Constant) and isinstance(ann.value, str) else ast.unparse(ann)
+        want = PARAMETER_TYPES.get(name)
+        if want is not None and got != want:
+            problems.append(f"parameters cell: {name} is annotated {got!r}, use {want!r}")
+        names.append(name)
     missing = [p for p in PARAMETERS if p not in names]
     if missing:
         problems.append(f"parameters cell lacks {', '.join(missing)} (DESIGN §4.2)")
+    meta = cell.metadata.get("nbgrader", {})
+    if not (meta.get("locked") and meta.get("grade_id") == "parameters"):
+        problems.append("parameters cell: must be locked for nbgrader (metadata.nbgrader locked: true, "
+                        "grade_id 'parameters'), so that autograding restores it")
 
 
 def _check_nbgrader(index: int, cell, problems: list[str]) -> None:
