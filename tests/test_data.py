@@ -218,3 +218,24 @@ def test_other_toys():
         data.toy("spiral")
     with pytest.raises(ValueError, match="positive"):
         data.GaussianMixture([[0.0, 0.0]], 0.0)
+
+
+def test_bundled_photos_split_and_patches():
+    from gancourse.data import photos
+
+    assert not set(photos.COLOUR_TRAIN) & set(photos.COLOUR_HELD_OUT)
+    assert not set(photos.GREY_TRAIN) & set(photos.GREY_HELD_OUT)
+    x = photos.photo("astronaut")
+    assert x.shape == (3, 512, 512) and x.min() >= -1 and x.max() <= 1 and x.std() > 0.2
+    assert photos.photo("camera").shape == (1, 512, 512)
+    assert photos.photo("camera", channels=3).shape == (3, 512, 512)
+    grey = photos.photo("astronaut", channels=1)
+    assert grey.shape == (1, 512, 512) and torch.allclose(grey.mean(), x.mean(0).mean(), atol=0.1)
+    p = photos.patches(photos.COLOUR_TRAIN, n=20, size=32, seed=1)
+    assert p.shape == (20, 3, 32, 32) and torch.equal(p, photos.patches(photos.COLOUR_TRAIN, 20, 32, seed=1))
+    assert not torch.equal(p, photos.patches(photos.COLOUR_TRAIN, 20, 32, seed=2))
+    assert photos.patches(["coins"], 3, 16, channels=1, scale=0.5).shape == (3, 1, 16, 16)
+    with pytest.raises(ValueError, match="unknown photo 'cat'"):
+        photos.photo("cat")
+    with pytest.raises(ValueError, match="smaller than"):
+        photos.patches(["coins"], 1, 400)
