@@ -76,13 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     assign = sub.add_parser(
-        "assign", help="write student versions (solutions stubbed, hidden tests removed)",
-        description="Write the student version of each solution notebook to DIR/<file name>: "
-                    "nbgrader solution regions become `raise NotImplementedError()`, hidden "
-                    "tests are removed, outputs cleared.")
+        "assign", help="write student versions, or a ready nbgrader course folder",
+        description="--out DIR: write the student version of each solution notebook to "
+                    "DIR/<file name> (nbgrader solution regions become `raise "
+                    "NotImplementedError()`, hidden tests are removed, outputs cleared). "
+                    "--course DIR: write an nbgrader course folder (DIR/nbgrader_config.py, "
+                    "DIR/source/<stem>/<stem>.ipynb) in which `nbgrader generate_assignment <stem>`, "
+                    "`nbgrader autograde <stem>` and `nbgrader validate` work with no other setup "
+                    "and grade in the fast smoke profile.")
     assign.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
                         help="path, file name, stem or number (01)")
-    assign.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    where = assign.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", metavar="DIR", help="folder for the student versions")
+    where.add_argument("--course", metavar="DIR", help="nbgrader course folder to create or update")
+    assign.add_argument("--course-id", default="gancourse", help="nbgrader course id (with --course)")
+    assign.add_argument("--force", action="store_true",
+                        help="with --course: overwrite a changed source notebook or a foreign "
+                             "nbgrader_config.py")
     assign.add_argument("--notebooks-dir", metavar="DIR",
                         help="where NN_*.ipynb live (default: <checkout>/notebooks)")
     assign.set_defaults(handler=_cmd_assign)
@@ -132,13 +142,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_assign(args: argparse.Namespace) -> int:
-    from gancourse.course.assign import AssignError, assign_notebooks
+    from gancourse.course.assign import AssignError, assign_notebooks, make_course
     from gancourse.course.runner import CourseError, resolve_notebooks
 
     try:
         paths = resolve_notebooks(args.notebooks, args.notebooks_dir)
     except CourseError as exc:
         return _error("assign", exc)
+    if args.course:
+        try:
+            course = make_course(paths, args.course, course_id=args.course_id, force=args.force)
+        except AssignError as exc:
+            print(f"gancourse assign: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"course folder {course.root}: {course.config.name} and {len(course.sources)} "
+              f"assignment(s), {course.solution_cells} answer cells, {course.hidden_tests} hidden "
+              f"test regions")
+        for src in course.sources:
+            print(f"  {src.relative_to(course.root)}  ->  nbgrader generate_assignment {src.stem}")
+        return 0
     try:
         results = assign_notebooks(paths, args.out)
     except AssignError as exc:

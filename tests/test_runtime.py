@@ -106,6 +106,21 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["f.bin"]
 
 
+def test_atomic_write_gives_the_permissions_of_a_plain_write(tmp_path):
+    """0666 minus the umask (0644 under the usual 022), not mkstemp's private 0600."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = runtime.atomic_write_bytes(tmp_path / "student.ipynb", b"{}")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        os.umask(0o077)
+        assert stat.S_IMODE(runtime.atomic_write_bytes(tmp_path / "private", b"x").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
 def test_setup_and_pick(tmp_path):
     ctx = gancourse.setup(profile="smoke", seed=5, device="cpu", data_root=tmp_path,
                           offline=True, metrics_path=tmp_path / "m.json")

@@ -150,3 +150,83 @@ def assign_notebooks(paths: Sequence[str | Path], out_dir: str | Path) -> list[A
             "outputs cleared"]
         results.append(AssignResult(source, output, solutions, hidden, warnings))
     return results
+
+
+# ----------------------------------------------------------------------------- course folder
+CONFIG_MARKER = "# written by `gancourse assign --course`"
+NBGRADER_CONFIG = '''\
+{marker}: nbgrader configuration of a gancourse course folder.
+#
+# nbgrader runs this file before it starts any kernel, so the environment set here is what
+# grading sees: the fast `smoke` profile (every notebook grades in under a minute on 2 cores),
+# no network, and every cache and output inside this folder, never in the gancourse checkout
+# or the installed package. The parameters cell of every notebook is locked, so autograding
+# restores it whatever a student typed there.
+import os
+
+here = os.path.dirname(os.path.abspath(__file__))
+os.environ["GANCOURSE_PROFILE"] = "smoke"
+os.environ["GANCOURSE_OFFLINE"] = "1"
+os.environ.pop("GANCOURSE_DRY", None)
+os.environ["GANCOURSE_DATA"] = os.path.join(here, "cache", "data")
+os.environ["GANCOURSE_OUTPUT"] = os.path.join(here, "cache", "runs")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+c = get_config()  # noqa: F821 (nbgrader provides get_config)
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = {course_id!r}
+c.Execute.timeout = 120              # seconds per cell; smoke cells take a few
+c.ClearSolutions.enforce_metadata = True
+'''
+
+
+@dataclass
+class CourseResult:
+    root: Path
+    config: Path
+    sources: list[Path]
+    solution_cells: int
+    hidden_tests: int
+
+
+def make_course(paths: Sequence[str | Path], course_dir: str | Path, course_id: str = "gancourse",
+                force: bool = False) -> CourseResult:
+    """Write a ready nbgrader course folder: ``nbgrader_config.py`` and
+    ``source/<stem>/<stem>.ipynb`` for every notebook (the assignment is named after the stem).
+
+    In it, plain ``nbgrader generate_assignment <stem>``, ``nbgrader autograde <stem>`` and a
+    student's ``nbgrader validate`` need no other setup. Nothing is overwritten that the
+    instructor may have changed: an existing ``nbgrader_config.py`` not written by this command,
+    or a source notebook that differs from the solution notebook, stops the command (before
+    anything is written) unless ``force``.
+    """
+    root = Path(course_dir).expanduser().resolve()
+    sources = [Path(p).resolve() for p in paths]
+    stems = [p.stem for p in sources]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise AssignError(f"several inputs are named {', '.join(twice)}; one assignment each")
+    if not course_id.replace("-", "").replace("_", "").isalnum():
+        raise AssignError(f"course id {course_id!r} must be letters, digits, '-' or '_'")
+    notebooks, solutions, hidden = {}, 0, 0
+    for src in sources:
+        nb = nbformat.read(str(src), as_version=4)
+        n_sol, n_hid = check_markup(nb, src.name)
+        solutions, hidden = solutions + n_sol, hidden + n_hid
+        notebooks[src.stem] = nbformat.writes(nb).encode()
+    config = root / "nbgrader_config.py"
+    text = NBGRADER_CONFIG.format(marker=CONFIG_MARKER, course_id=course_id)
+    blocked = []
+    if config.exists() and CONFIG_MARKER not in config.read_text(errors="replace") and not force:
+        blocked.append(f"{config} exists and was not written by gancourse")
+    for stem, data in notebooks.items():
+        target = root / "source" / stem / f"{stem}.ipynb"
+        if target.exists() and target.read_bytes() != data and not force:
+            blocked.append(f"{target} differs from the solution notebook")
+    if blocked:
+        raise AssignError("not overwriting what may be your work: " + "; ".join(blocked)
+                          + " (move it away, or pass --force)")
+    atomic_write_bytes(config, text.encode())
+    written = [atomic_write_bytes(root / "source" / stem / f"{stem}.ipynb", data)
+               for stem, data in notebooks.items()]
+    return CourseResult(root, config, written, solutions, hidden)
