@@ -22,22 +22,38 @@ from torchvision.transforms.v2 import functional as TF
 Tensor = torch.Tensor
 
 
+MODES = ("batch", "eval")
+
+
 @torch.no_grad()
-def fake_share(netD: nn.Module, images: Tensor, batch_size: int = 500) -> float:
+def fake_share(netD: nn.Module, images: Tensor, batch_size: int = 64, mode: str = "batch") -> float:
     """Share of ``images`` (N, C, H, W) that ``netD`` (raw logits (B,)) scores below 0.
 
-    Runs D in eval mode (batch norm with running statistics, so each score depends only on its
-    image) and restores D's mode afterwards.
+    ``mode`` says how batch norm layers normalise, which decides what D answers:
+
+    * ``"batch"`` (default): the way D was trained: batches of ``batch_size`` images of one
+      source (all real, or all fake) normalised by their own statistics; the running
+      statistics are left exactly as they were.
+    * ``"eval"``: running statistics, so each score depends on its image alone. A GAN's D
+      accumulated them over alternating all-real and all-fake batches, so they describe neither
+      and can put every image on one side: on real MNIST an eval-mode DCGAN D called 100 % of
+      held-out real digits fake.
+
+    For a D without batch norm both modes agree. D's train/eval mode is restored afterwards.
     """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; valid modes are {', '.join(MODES)}")
     if images.ndim != 4 or len(images) == 0:
         raise ValueError(f"images must be a non-empty batch (N, C, H, W), got {tuple(images.shape)}")
     device = next(netD.parameters()).device
     was_training = netD.training
-    netD.eval()
+    saved = {k: v.clone() for k, v in netD.state_dict().items() if not k.endswith(("weight", "bias"))}
+    netD.train(mode == "batch")
     try:
         scores = torch.cat([netD(chunk.to(device)).float().cpu() for chunk in images.split(batch_size)])
     finally:
         netD.train(was_training)
+        netD.load_state_dict(saved, strict=False)                   # running stats untouched
     return (scores < 0).float().mean().item()
 
 
