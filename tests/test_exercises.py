@@ -28,12 +28,13 @@ def _exercises():
         cells = nb.cells
         params = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
         setup = next(i for i in range(params + 1, len(cells)) if cells[i].cell_type == "code")
-        answers = [i for i, c in enumerate(cells)
-                   if c.metadata.get("nbgrader", {}).get("solution") and not c.metadata["nbgrader"].get("grade")]
+        meta = [c.metadata.get("nbgrader", {}) for c in cells]
+        answers = [i for i, m in enumerate(meta) if m.get("solution") and not m.get("grade")]
         for k, i in enumerate(answers):
             end = answers[k + 1] if k + 1 < len(answers) else len(cells)
             tests = [c.source for c in cells[i + 1:end] if c.metadata.get("nbgrader", {}).get("grade")]
-            context = [c.source for c in cells[setup + 1:i] if "exercise-context" in c.metadata.get("tags", [])]
+            context = [c.source for c in cells[setup + 1:i]
+                       if "exercise-context" in c.metadata.get("tags", [])]
             gid = cells[i].metadata["nbgrader"]["grade_id"]
             yield pytest.param(path.stem, gid, cells[params].source, cells[setup].source, context,
                                cells[i].source, tests, id=f"{path.stem}:{gid}")
