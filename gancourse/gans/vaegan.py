@@ -45,7 +45,7 @@ from torch.func import functional_call
 
 from gancourse import losses as L
 from gancourse.models.autoencoder import VAE
-from gancourse.training import Batch, GANTrainer, TrainConfig
+from gancourse.training import Batch, GANTrainer, TrainConfig, detach
 
 Tensor = torch.Tensor
 
@@ -176,18 +176,57 @@ class VAEGANTrainer(GANTrainer):
         loss = three_way_d_loss(real_s, rec_s, prior_s, self.loss)
         return loss, real_s, torch.cat([rec_s, prior_s])
 
-    def generator_loss(self, batch: Batch, fake: dict[str, Tensor]) -> Tensor:
+    def loss_terms(self, batch: Batch, fake: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The four terms of the encoder's and the decoder's losses, unweighted:
+
+        ``prior`` = L_prior and ``llike_enc`` = L_llike on x̃ decoded with fixed decoder weights
+        (they reach the encoder only), ``llike_dec`` = L_llike on Dec(sg z) and ``gan_dec`` = the
+        decoder's adversarial term on x̃ and x_p (they reach the decoder only)."""
         with torch.no_grad():
             feat_x = self.netD.features(batch.x).float()                 # the target Dis_l(x)
-        # encoder: L_prior + L_llike, through the decoder with fixed weights
-        kl = kl_to_prior(fake["mu"].float(), fake["logvar"].float())
-        llike_enc = feature_reconstruction(feat_x, self.netD.features(fake["rec_enc"]).float())
-        # decoder: γ L_llike − L_GAN on x̃ = Dec(sg z) and x_p = Dec(z_p)
         feat_rec, rec_s = self._scores(fake["rec"])
-        llike_dec = feature_reconstruction(feat_x, feat_rec.float())
-        gan = decoder_gan_loss(rec_s.float(), self._scores(fake["prior"])[1].float(), self.loss)
-        self._log(kl=kl, llike=llike_dec, gan_g=gan)
-        return (self.beta * kl + llike_enc) + (self.gamma * llike_dec + gan)
+        return {
+            "prior": kl_to_prior(fake["mu"].float(), fake["logvar"].float()),
+            "llike_enc": feature_reconstruction(feat_x, self.netD.features(fake["rec_enc"]).float()),
+            "llike_dec": feature_reconstruction(feat_x, feat_rec.float()),
+            "gan_dec": decoder_gan_loss(rec_s.float(), self._scores(fake["prior"])[1].float(), self.loss),
+        }
+
+    def generator_loss(self, batch: Batch, fake: dict[str, Tensor]) -> Tensor:
+        """(β L_prior + L_llike) for the encoder plus (γ L_llike − L_GAN) for the decoder."""
+        t = self.loss_terms(batch, fake)
+        self._log(kl=t["prior"], llike=t["llike_dec"], gan_g=t["gan_dec"])
+        return (self.beta * t["prior"] + t["llike_enc"]) + (self.gamma * t["llike_dec"] + t["gan_dec"])
+
+    def gradient_norms(self, batch: Batch | None = None) -> dict[str, dict[str, float]]:
+        """Which loss reaches which network: the norm of each weighted term's gradient with
+        respect to the encoder's and the decoder's parameters, on one batch (the next training
+        batch by default; no update is made). Rows ``β·L_prior``, ``L_llike (enc)``,
+        ``γ·L_llike (dec)``, ``−L_GAN (dec)`` and ``D's loss``; columns ``encoder``, ``decoder``,
+        ``discriminator``. The discriminator column is filled for D's loss only (NaN elsewhere):
+        D's optimiser steps on D's loss alone, whatever gradients the other terms leave on D."""
+        batch = next(self.batches) if batch is None else batch
+        nets = {"encoder": self.netE, "decoder": self.netG, "discriminator": self.netD}
+        with torch.enable_grad():
+            fake = self.generate(batch)
+            t = self.loss_terms(batch, fake)
+            d_loss = self.discriminator_loss(batch, detach(fake))[0]
+            terms = {"β·L_prior": self.beta * t["prior"], "L_llike (enc)": t["llike_enc"],
+                     "γ·L_llike (dec)": self.gamma * t["llike_dec"], "−L_GAN (dec)": t["gan_dec"],
+                     "D's loss": d_loss}
+            out: dict[str, dict[str, float]] = {}
+            for name, term in terms.items():
+                out[name] = {}
+                for net_name, net in nets.items():
+                    if net_name == "discriminator" and name != "D's loss":
+                        out[name][net_name] = float("nan")
+                        continue
+                    params = [p for p in net.parameters() if p.requires_grad]
+                    grads = torch.autograd.grad(term, params, retain_graph=True, allow_unused=True)
+                    sq = sum(float(g.pow(2).sum()) for g in grads if g is not None)
+                    out[name][net_name] = sq ** 0.5
+        self._buffer.clear()                                             # nothing of this goes to the history
+        return out
 
     # -- using the trained model ------------------------------------------------------
     @torch.no_grad()

@@ -20,6 +20,7 @@ LeakyReLU(0.2), a normalisation after every conv but the first), followed by one
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -71,6 +72,8 @@ class _ConvCoder(nn.Module):
 class ConvEncoder(_ConvCoder):
     """Deterministic encoder E: image (B, C, H, W) -> code (B, z_dim)."""
 
+    stochastic = False
+
     def __init__(self, z_dim: int = 16, channels: int = 1, image_size: int = 28, ndf: int = 32,
                  norm: str | None = "batch"):
         super().__init__(z_dim, channels, image_size, ndf, norm)
@@ -83,6 +86,8 @@ class ConvEncoder(_ConvCoder):
 class GaussianConvEncoder(_ConvCoder):
     """Stochastic encoder q(z|x) = N(μ(x), diag σ²(x)): ``forward`` -> (μ, log σ²), each (B, z_dim)."""
 
+    stochastic = True
+
     def __init__(self, z_dim: int = 16, channels: int = 1, image_size: int = 28, ndf: int = 32,
                  norm: str | None = "batch"):
         super().__init__(2 * z_dim, channels, image_size, ndf, norm)
@@ -94,6 +99,42 @@ class GaussianConvEncoder(_ConvCoder):
 
     def sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """z = μ(x) + σ(x) ⊙ ε, ε ~ N(0, I): a draw of q(z|x) that gradients flow through."""
+        mu, logvar = self(x)
+        return VAE.reparameterize(mu, logvar, generator)                 # (B, z_dim)
+
+
+class MLPEncoder(nn.Module):
+    """Fully connected encoder: image (B, *image_shape) flattened -> hidden layers
+    (LeakyReLU(0.2), batch norm after every hidden layer but the first) -> code (B, out_dim).
+    ``gaussian=True`` makes it q(z|x): ``forward`` -> (μ, log σ²) and :meth:`sample` as in
+    :class:`GaussianConvEncoder`. (BiGAN's MNIST experiments used fully connected networks.)"""
+
+    def __init__(self, z_dim: int = 16, image_shape: Sequence[int] = (1, 28, 28),
+                 hidden: Sequence[int] = (512, 512), gaussian: bool = False):
+        super().__init__()
+        if z_dim < 1 or not hidden or min(hidden) < 1:
+            raise ValueError(f"need z_dim >= 1 and hidden layers of size >= 1, got z_dim={z_dim}, "
+                             f"hidden={tuple(hidden)}")
+        self.z_dim, self.image_shape, self.stochastic = z_dim, tuple(image_shape), bool(gaussian)
+        sizes = [math.prod(self.image_shape), *hidden]
+        layers: list[nn.Module] = [nn.Flatten()]
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers += [nn.Linear(a, b, bias=i == 0)] + ([nn.BatchNorm1d(b)] if i > 0 else [])
+            layers.append(nn.LeakyReLU(0.2, True))
+        layers.append(nn.Linear(sizes[-1], 2 * z_dim if gaussian else z_dim))
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        _check_images(x, self.image_shape)
+        out = self.net(x)                                                # (B, z_dim or 2 z_dim)
+        return tuple(out.chunk(2, dim=1)) if self.stochastic else out
+
+    def sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z = μ(x) + σ(x) ⊙ ε (``gaussian=True`` only)."""
+        if not self.stochastic:
+            raise RuntimeError("a deterministic MLPEncoder has no q(z|x) to sample; build it "
+                               "with gaussian=True")
         mu, logvar = self(x)
         return VAE.reparameterize(mu, logvar, generator)                 # (B, z_dim)
 

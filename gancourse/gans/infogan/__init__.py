@@ -19,6 +19,8 @@ codes become styles such as slant and width.
   :class:`QHead`;
 * :mod:`.trainer` — :class:`InfoGANTrainer` (the one loop's hooks; Q registered with
   ``add_network``), :func:`predict_codes` (Q on real images);
+* :mod:`.runs` — :class:`InfoGANSetup`, :func:`build_trainer`, :func:`train_runs` (several seeds
+  and the no-L_I ablation, optionally in worker processes);
 * :mod:`.measure` — :func:`code_accuracy` (Hungarian one-to-one matching), :func:`code_purity`,
   :func:`confusion_matrix`, :func:`code_assignment`, :func:`image_moments` (slant, width, ink),
   :func:`traversal_correlation`.
@@ -42,9 +44,11 @@ from gancourse.gans.infogan.measure import (
     traversal_correlation,
 )
 from gancourse.gans.infogan.models import InfoDiscriminator, InfoGenerator, QHead
+from gancourse.gans.infogan.runs import InfoGANSetup, build_trainer, train_runs
 from gancourse.gans.infogan.trainer import InfoGANTrainer, predict_codes
 
-__all__ = ["PROPERTIES", "InfoDiscriminator", "InfoGANTrainer", "InfoGenerator", "QHead",
-           "categorical_bound", "code_accuracy", "code_assignment", "code_purity", "code_vector",
-           "confusion_matrix", "continuous_bound", "gaussian_log_likelihood", "image_moments",
-           "info_lower_bound", "predict_codes", "sample_codes", "traversal_correlation"]
+__all__ = ["PROPERTIES", "InfoDiscriminator", "InfoGANSetup", "InfoGANTrainer", "InfoGenerator",
+           "QHead", "build_trainer", "categorical_bound", "code_accuracy", "code_assignment",
+           "code_purity", "code_vector", "confusion_matrix", "continuous_bound",
+           "gaussian_log_likelihood", "image_moments", "info_lower_bound", "predict_codes",
+           "sample_codes", "train_runs", "traversal_correlation"]
