@@ -54,7 +54,7 @@ class PatchGANDiscriminator(nn.Module):
         else:
             layers = [nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]   # (B, ndf, H/2, W/2)
             mult = 1
-            for n in range(1, n_layers + 1):                     # n_layers - 1 more stride-2, then one stride-1
+            for n in range(1, n_layers + 1):            # n_layers - 1 more stride-2, then one stride-1
                 prev, mult = mult, min(2 ** n, max_mult)
                 stride = 2 if n < n_layers else 1
                 layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=bias),
