@@ -9,7 +9,7 @@ end (:class:`gancourse.gans.collapse.MinibatchStdDev`) and the equalised learnin
   :func:`effective_step_sizes` (the per-layer relative step an Adam update makes);
 * :mod:`.models` — :class:`ProGenerator`, :class:`ProDiscriminator` (phase: resolution, α);
 * :mod:`.trainer` — :class:`GrowthSchedule`, :class:`ProGANTrainer` (the phase as trainer
-  state), :func:`real_at`, :func:`downscale`, :func:`to_judge`, :func:`sample_at`.
+  state), :func:`real_at`, :func:`downscale`, :func:`to_judge`, :func:`sample_at`, :func:`fd_ratio`.
 """
 
 from gancourse.gans.progan.layers import (
@@ -25,6 +25,7 @@ from gancourse.gans.progan.trainer import (
     GrowthSchedule,
     ProGANTrainer,
     downscale,
+    fd_ratio,
     real_at,
     sample_at,
     to_judge,
@@ -32,5 +33,5 @@ from gancourse.gans.progan.trainer import (
 
 __all__ = ["LEAKY_GAIN", "EqualizedConv2d", "EqualizedLinear", "GrowthSchedule", "PixelNorm",
            "ProDiscriminator", "ProGANTrainer", "ProGenerator", "channels_at", "downscale",
-           "effective_step_sizes", "real_at", "resolutions", "sample_at", "scaled_layers",
+           "effective_step_sizes", "fd_ratio", "real_at", "resolutions", "sample_at", "scaled_layers",
            "to_judge"]

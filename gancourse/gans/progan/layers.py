@@ -14,7 +14,8 @@ gain = sqrt(2) before a leaky ReLU). At initialisation this is He's initialisati
 the *update*: adaptive optimisers (Adam, RMSProp) normalise each gradient by its own running
 scale, so one step moves every stored parameter by about the learning rate η whatever the layer,
 and a layer whose weights are c in size changes by η / c relative to its size. With w = c · ŵ
-every layer's relative step is about η: the same speed for every layer.
+every layer's step, measured in units of its own weight scale c, is η: the same speed for
+every layer.
 :func:`effective_step_sizes` measures that.
 """
 
@@ -103,13 +104,16 @@ def scaled_layers(net: nn.Module) -> dict[str, _Scaled]:
 
 def effective_step_sizes(net: nn.Module, loss_fn: Callable[[nn.Module], Tensor], lr: float = 1e-3,
                          steps: int = 1, betas: tuple[float, float] = (0.0, 0.99)) -> dict[str, float]:
-    """The relative change of each layer's *applied* weight after ``steps`` Adam steps.
+    """The step each layer's *applied* weights make, relative to the layer's weight scale.
 
-    For every equalised layer: RMS(w_after − w_before) / RMS(w_before), with w = c · ŵ, after
+    For every equalised layer: RMS(w_after − w_before) / c, with w = c · ŵ the applied weight and
+    c = gain / sqrt(fan_in) its He scale (the size its weights have at initialisation), after
     minimising ``loss_fn(net)`` with Adam (learning rate ``lr``, the paper's betas (0, 0.99)) on a
-    copy of ``net`` (``net`` itself is untouched). With the equalised learning rate every value is
-    about ``lr · steps`` (Adam's first step moves each stored weight by lr · sign(g)); with the
-    ordinary parametrisation it is about lr · steps / c: layers with a large fan-in move faster.
+    copy of ``net`` (``net`` itself is untouched). Adam's first step moves each stored weight by
+    lr · sign(g), so with the equalised learning rate every layer gets exactly ``lr``; with the
+    ordinary parametrisation (ŵ = w) it gets lr / c: layers with a large fan-in move faster,
+    relative to their size. Layers that get no gradient from ``loss_fn`` (e.g. blocks above the
+    current resolution) are left out.
     """
     if lr <= 0 or steps < 1:
         raise ValueError(f"need lr > 0 and steps >= 1, got lr={lr}, steps={steps}")
@@ -125,6 +129,9 @@ def effective_step_sizes(net: nn.Module, loss_fn: Callable[[nn.Module], Tensor],
         opt.step()
     out = {}
     for n, m in layers.items():
+        if m.weight.grad is None or not m.weight.grad.any():
+            continue                                   # not in the current phase: no gradient
         delta = m.effective_weight().detach() - before[n]
-        out[n] = (delta.pow(2).mean().sqrt() / before[n].pow(2).mean().sqrt()).item()
+        he = m.gain / math.sqrt(m.fan_in)
+        out[n] = (delta.pow(2).mean().sqrt() / he).item()
     return out

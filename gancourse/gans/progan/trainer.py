@@ -63,42 +63,67 @@ def to_judge(images: Tensor, size: int) -> Tensor:
                          align_corners=False).clamp(-1, 1)
 
 
+def fd_ratio(fake: Tensor, real: Tensor, classifier: nn.Module, seed: int = 0) -> dict[str, float]:
+    """Feature Fréchet distance of ``fake`` to real images as a ratio to real-vs-real, at equal
+    sample sizes (the protocol of :func:`gancourse.metrics.compare_with_real`, FD only).
+
+    ``real`` (held-out images, (N, C, S, S)) is shuffled with ``seed`` and split into halves A
+    and B of n = N // 2; then ratio = FD(n fakes, B) / FD(A, B). Pass fakes and real images at
+    the judge's size (:func:`to_judge`), both degraded the same way for an early stage.
+    """
+    from gancourse.metrics import frechet_distance
+
+    n = len(real) // 2
+    if n < 2 or len(fake) < n:
+        raise ValueError(f"need at least 4 real images and as many fakes as half of them; got "
+                         f"{len(real)} real and {len(fake)} fakes (need >= {n})")
+    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
+    feats_a, _ = classifier.predict(real[order[:n]])
+    feats_b, _ = classifier.predict(real[order[n:2 * n]])
+    feats_f, _ = classifier.predict(fake[:n])
+    fd, real_fd = frechet_distance(feats_f, feats_b), frechet_distance(feats_a, feats_b)
+    return {"fd": fd, "real_fd": real_fd, "ratio": fd / real_fd, "n": n}
+
+
 # ----------------------------------------------------------------------------- schedule
 @dataclass(frozen=True)
 class GrowthSchedule:
     """Stages of generator steps: ``stable_steps[0]`` at the first resolution, then for each
-    next resolution ``fade_steps`` of fade-in followed by ``stable_steps[i]`` at α = 1.
+    next resolution i ``fade_steps[i - 1]`` of fade-in followed by ``stable_steps[i]`` at α = 1.
 
-    ``fade_steps=0`` switches each new resolution on at once (the ablation without fade-in).
-    ``stable_steps`` is one number for every resolution or one per resolution.
+    Each of ``stable_steps`` and ``fade_steps`` is one number for every resolution or a tuple
+    (one per resolution; one per resolution after the first for ``fade_steps``). A fade of 0
+    steps switches the new resolution on at once (the ablation without fade-in).
     """
 
     max_resolution: int = 32
     stable_steps: int | tuple[int, ...] = 500
-    fade_steps: int = 500
+    fade_steps: int | tuple[int, ...] = 500
 
     def __post_init__(self):
         res = resolutions(self.max_resolution)
-        stable = self.stable_steps
+        stable, fade = self.stable_steps, self.fade_steps
         stable = (stable,) * len(res) if isinstance(stable, int) else tuple(int(s) for s in stable)
-        if len(stable) != len(res):
-            raise ValueError(f"stable_steps needs one entry per resolution {res}, got {len(stable)}")
-        if min(stable) < 1 or self.fade_steps < 0:
-            raise ValueError(f"need stable_steps >= 1 and fade_steps >= 0, got {stable} and "
-                             f"{self.fade_steps}")
+        fade = (fade,) * (len(res) - 1) if isinstance(fade, int) else tuple(int(f) for f in fade)
+        if len(stable) != len(res) or len(fade) != len(res) - 1:
+            raise ValueError(f"stable_steps needs one entry per resolution {res} and fade_steps one "
+                             f"per resolution after the first; got {len(stable)} and {len(fade)}")
+        if min(stable) < 1 or min(fade, default=0) < 0:
+            raise ValueError(f"need stable_steps >= 1 and fade_steps >= 0, got {stable} and {fade}")
         object.__setattr__(self, "stable_steps", stable)
+        object.__setattr__(self, "fade_steps", fade)
 
     @property
     def resolutions(self) -> list[int]:
         return resolutions(self.max_resolution)
 
-    def stages(self) -> list[tuple[int, int, int]]:
-        """(resolution, first step, end step (exclusive)) of each resolution's stage, fade included."""
+    def stages(self) -> list[tuple[int, int, int, int]]:
+        """(resolution, first step, end step (exclusive), fade steps) of each resolution's stage."""
         out, start = [], 0
         for i, r in enumerate(self.resolutions):
-            length = self.stable_steps[i] + (self.fade_steps if i else 0)
-            out.append((r, start, start + length))
-            start += length
+            fade = self.fade_steps[i - 1] if i else 0
+            out.append((r, start, start + fade + self.stable_steps[i], fade))
+            start += fade + self.stable_steps[i]
         return out
 
     @property
@@ -106,19 +131,19 @@ class GrowthSchedule:
         return self.stages()[-1][2]
 
     def phase(self, step: int) -> tuple[int, float]:
-        """(resolution, α) at generator step ``step`` (0-based); α = t / fade_steps during the
-        t-th step of a fade, 1 otherwise; past the end, the last phase."""
+        """(resolution, α) at generator step ``step`` (0-based); α = t / fade during the t-th
+        step of a fade, 1 otherwise; past the end, the last phase."""
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
-        for i, (r, start, end) in enumerate(self.stages()):
+        for r, start, end, fade in self.stages():
             if step < end:
                 t = step - start
-                return r, (t / self.fade_steps if i and t < self.fade_steps else 1.0)
+                return r, (t / fade if t < fade else 1.0)
         return self.resolutions[-1], 1.0
 
     def stage_end(self, resolution: int) -> int:
         """The step at which the stage of ``resolution`` ends (exclusive)."""
-        for r, _, end in self.stages():
+        for r, _, end, _ in self.stages():
             if r == resolution:
                 return end
         raise ValueError(f"resolution {resolution} is not in the schedule {self.resolutions}")
@@ -128,26 +153,31 @@ class GrowthSchedule:
 class ProGANTrainer(GANTrainer):
     """Trains a :class:`ProGenerator` against a :class:`ProDiscriminator` as they grow.
 
-    ``schedule.total_steps`` must equal ``config.steps``. The phase (r, α) is trainer state:
-    :meth:`before_step` sets it on G, D (and the EMA copy of G) from the step, and
+    ``config.steps`` may not exceed ``schedule.total_steps`` (fewer: the run stops early, e.g. a
+    branch that resumes another run's checkpoint and trains one more stage). The phase (r, α) is
+    trainer state: :meth:`before_step` sets it on G, D (and the EMA copy of G) from the step, and
     :meth:`extra_state` saves it with the generator kept at the end of each stage
     (:attr:`stage_generators`, the EMA copy when ``config.ema`` is set), so resuming is exact.
     Any loss pair of :mod:`gancourse.losses` works; ``penalty="r1"`` or ``"gp"`` act on the real
-    images at the current resolution.
+    images at the current resolution. ``penalty_every`` = k > 1 computes the penalty only on
+    every k-th step, k times as strong (StyleGAN2's *lazy regularisation*: the same expected
+    penalty for a k-th of its cost).
     """
 
     def __init__(self, netG: ProGenerator, netD: ProDiscriminator, data: Any, config,
-                 schedule: GrowthSchedule, **kwargs: Any):
+                 schedule: GrowthSchedule, penalty_every: int = 1, **kwargs: Any):
+        if penalty_every < 1:
+            raise ValueError(f"penalty_every must be >= 1, got {penalty_every}")
         if not isinstance(netG, ProGenerator) or not isinstance(netD, ProDiscriminator):
             raise TypeError("ProGANTrainer needs a ProGenerator and a ProDiscriminator")
         if netG.resolutions != schedule.resolutions or netD.resolutions != schedule.resolutions:
             raise ValueError(f"the schedule grows through {schedule.resolutions} but the networks "
                              f"through {netG.resolutions} (G) and {netD.resolutions} (D)")
-        if schedule.total_steps != config.steps:
-            raise ValueError(f"config.steps ({config.steps}) must equal the schedule's total "
+        if config.steps > schedule.total_steps:
+            raise ValueError(f"config.steps ({config.steps}) exceeds the schedule's total "
                              f"({schedule.total_steps} = stages {schedule.stages()})")
         super().__init__(netG, netD, data, config, **kwargs)
-        self.schedule = schedule
+        self.schedule, self.penalty_every = schedule, int(penalty_every)
         self.stage_generators: dict[int, dict[str, Tensor]] = {}
         self.set_phase(*schedule.phase(0))
 
@@ -179,11 +209,16 @@ class ProGANTrainer(GANTrainer):
 
     def penalty(self, batch: Batch, fake: Tensor) -> tuple[Tensor, Tensor]:
         real = self.real(batch)
+        k = self.penalty_every
+        if self.step % k:                                   # lazy: skipped on this step
+            return real.new_zeros(()), real.new_zeros(len(real))
         if self.config.penalty == "gp":
-            return L.gradient_penalty(self.D, real, fake.float())
-        if self.config.penalty == "r1":
-            return L.r1_penalty(self.D, real)
-        return L.dragan_penalty(self.D, real)
+            pen, norms = L.gradient_penalty(self.D, real, fake.float())
+        elif self.config.penalty == "r1":
+            pen, norms = L.r1_penalty(self.D, real)
+        else:
+            pen, norms = L.dragan_penalty(self.D, real)
+        return k * pen, norms
 
     # -- stages and state ------------------------------------------------------------------------
     def after_g_step(self, batch: Batch, fake: Tensor) -> None:
