@@ -29,7 +29,8 @@ class Replay(nn.Module):
 
 
 def test_budgets_and_unknown_profile():
-    assert set(bench.BUDGETS) == {"smoke", "cpu", "gpu"}
+    assert set(bench.BUDGETS) == {"smoke", "cpu", "gpu", "gpu-dry"}
+    assert bench.budget("gpu-dry").steps < bench.budget("gpu").steps
     assert bench.budget("cpu").steps > bench.budget("smoke").steps
     with pytest.raises(ValueError, match="unknown profile 'laptop'.*smoke, cpu, gpu"):
         bench.budget("laptop")

@@ -38,7 +38,7 @@ def test_info_reports_a_bad_setting(capsys, monkeypatch):
     (["run", "--profile", "fast"], "invalid choice: 'fast'"),
     (["run", "--jobs", "0"], "must be a whole number >= 1"),
     (["run", "--timeout", "-5"], "must be a number of seconds > 0"),
-    (["assign", "01"], "the following arguments are required: --out"),
+    (["assign", "01"], "one of the arguments --out --course is required"),
     ([], "the following arguments are required: COMMAND"),
 ])
 def test_argparse_errors_exit_2(argv, message, capsys):

@@ -19,9 +19,13 @@ objective at ``D*`` — with the G-independent term ½E_{p_d}[(D(x) - c)²] adde
     C(G) = ½ E_{p_d}[(D*(x) - c)²] + ½ E_{p_g}[(D*(x) - c)²]
          = ½ ∫ (p_d - p_g)² / (p_d + p_g) dx  =  χ²_Pearson(P_g ‖ M),   M = (P_d + P_g)/2,
 
-the Pearson χ² divergence of the generator from the mixture (Mao et al.'s Theorem 1 writes it
-as χ²(p_d + p_g ‖ 2 p_g) between the unnormalised sums). Minimising L_G therefore minimises a
-divergence, as the original GAN minimises JS.
+the Pearson χ² divergence of the generator from the mixture, with the course's convention
+χ²(P ‖ Q) = ∫ (p - q)² / q (second argument in the denominator, as in
+:func:`gancourse.divergences.pearson_chi2`). Mao et al.'s Theorem 1 states the same result as
+2C(G) = χ²_Pearson(p_d + p_g ‖ 2 p_g) between the unnormalised sums, but their χ² puts its *first*
+argument in the denominator, ∫ (q - p)² / p; in the course's convention that reads
+2C(G) = χ²(2 p_g ‖ p_d + p_g). Minimising L_G therefore minimises a divergence, as the original
+GAN minimises JS.
 """
 
 from __future__ import annotations
