@@ -133,3 +133,64 @@ def test_dragan_penalty_hand_values_and_neighbourhood():
     netD = LinearCritic([0.0, 0.0, 2.0, 0.0])
     L.dragan_penalty(netD, images())[0].backward()           # d/dw (‖w‖ - 1)² = 2·1·w/2
     assert torch.allclose(netD.lin.weight.grad, torch.tensor([[0.0, 0.0, 2.0, 0.0]]), atol=1e-5)
+
+
+# -- one-sided gradient penalty -------------------------------------------------------------
+def test_one_sided_penalty_is_zero_for_a_flat_critic_and_equal_above_one():
+    flat = LinearCritic([0.0, 0.3, 0.0, 0.4])                # ‖w‖ = 0.5 < 1
+    pen1, norms = L.gradient_penalty(flat, images(seed=0), images(seed=1), one_sided=True)
+    assert pen1.item() == 0.0 and torch.allclose(norms, torch.full((4,), 0.5))
+    pen2, _ = L.gradient_penalty(flat, images(seed=0), images(seed=1))
+    assert pen2.item() == pytest.approx(0.25)                # two-sided: (0.5 - 1)²
+    steep = LinearCritic([0.0, 3.0, 0.0, 4.0])               # ‖w‖ = 5 > 1: both give 16
+    pen3, _ = L.gradient_penalty(steep, images(), images(seed=1), one_sided=True)
+    assert pen3.item() == pytest.approx(16.0)
+
+
+def test_one_sided_penalty_mixes_per_sample_and_trains_only_steep_samples():
+    """Quadratic critic: ‖∇D(x)‖ = a‖x‖ differs per sample; only samples above 1 count."""
+    netD = QuadraticCritic(a=1.0)
+    x = torch.zeros(4, 1, 2, 2)
+    x.view(4, -1)[:, 0] = torch.tensor([0.5, 0.8, 1.5, 3.0])   # norms 0.5, 0.8, 1.5, 3.0
+    pen, norms = L.gradient_penalty(netD, x, x.clone(), one_sided=True)
+    assert torch.allclose(norms, torch.tensor([0.5, 0.8, 1.5, 3.0]))
+    assert pen.item() == pytest.approx((0.5 ** 2 + 2.0 ** 2) / 4)
+    pen.backward()                                          # d/da = mean(2 (a r - 1)_+ r)
+    assert netD.a.grad.item() == pytest.approx((2 * 0.5 * 1.5 + 2 * 2.0 * 3.0) / 4)
+
+
+# -- DRAGAN perturbations -----------------------------------------------------------------
+def test_dragan_reference_perturbation_is_one_sided_and_shifts_upwards():
+    from gancourse.losses.penalties import dragan_perturbation
+    real = torch.randn(500, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 2.0
+    scale = 0.5 * real.std().item()
+    d = dragan_perturbation(real, c=0.5, perturbation="reference", generator=torch.Generator().manual_seed(1))
+    assert d.shape == real.shape
+    assert (d >= 0).all() and (d <= scale + 1e-6).all()
+    assert d.mean().item() == pytest.approx(scale / 2, rel=0.05)    # shifted by c·std/2 on average
+
+
+def test_dragan_symmetric_perturbation_is_centred_with_the_right_scale():
+    from gancourse.losses.penalties import dragan_perturbation
+    real = torch.randn(2000, 1, 4, 4, generator=torch.Generator().manual_seed(0)) * 2.0
+    scale = 0.5 * real.std().item()
+    d = dragan_perturbation(real, c=0.5, perturbation="symmetric", generator=torch.Generator().manual_seed(1))
+    assert abs(d.mean().item()) < 0.02 * scale
+    assert d.std().item() == pytest.approx(scale, rel=0.02)
+    assert (d < 0).float().mean().item() == pytest.approx(0.5, abs=0.02)
+
+
+def test_dragan_penalty_symmetric_variant_and_errors():
+    netD = LinearCritic([0.0, 0.0, 2.0, 0.0])              # ‖∇D‖ = 2 everywhere: (2 - 1)² = 1
+    pen, norms = L.dragan_penalty(netD, images(), perturbation="symmetric")
+    assert pen.item() == pytest.approx(1.0) and torch.allclose(norms, torch.full((4,), 2.0))
+    # quadratic critic around x = 0: the symmetric noise moves points both ways, the reference
+    # noise only up; both stay within a few c·std(x) of the data
+    x = torch.zeros(400, 1, 1, 1)
+    x[:200] = 1.0
+    _, n_sym = L.dragan_penalty(QuadraticCritic(), x, c=0.5, perturbation="symmetric")
+    assert (n_sym[200:] > 0).all() and (n_sym[200:] < 6 * 0.5 * x.std().item()).all()
+    with pytest.raises(ValueError, match="unknown DRAGAN perturbation 'gauss'.*reference, symmetric"):
+        L.dragan_penalty(netD, images(), perturbation="gauss")
+    with pytest.raises(ValueError, match="noise scale c must be positive"):
+        L.dragan_penalty(netD, images(), c=0.0)
