@@ -44,8 +44,16 @@ class CoupledAutoencoders(nn.Module):
 
     Encoders: private 4×4 stride-2 conv (28 -> 14), then shared 4×4 stride-2 conv (14 -> 7) and a
     3×3 conv to the code (B, code_channels, 7, 7). Decoders: shared 3×3 conv and 4×4 transposed
-    conv (7 -> 14), then a private transposed conv to the image (14 -> 28) and tanh.
-    ``share=False`` gives each domain its own copy of the inner layers (the ablation).
+    conv (7 -> 14), each followed by batch normalisation and ReLU, then a private transposed conv
+    to the image (14 -> 28) and tanh. ``share=False`` gives each domain its own copy of the inner
+    layers (the ablation).
+
+    The batch normalisation is what lets these autoencoders learn at all: the images are mostly
+    background (-1), and without it an L1-trained tanh decoder falls into the "all background"
+    minimum within a few dozen Adam steps (every pixel's median is -1, the tanh saturates and its
+    gradient vanishes), drawing black squares; with the latent adversary pushing the codes around,
+    a decoder that had escaped can fall back into it later. With ``share=True`` the normalisation
+    layers are shared too, so the running statistics used in eval mode mix both domains' batches.
     """
 
     def __init__(self, channels_a: int = 3, channels_b: int = 3, width: int = 32, code_channels: int = 16,
@@ -57,8 +65,10 @@ class CoupledAutoencoders(nn.Module):
             for d, c in zip(DOMAINS, (channels_a, channels_b))})
         enc_inner = nn.Sequential(nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2, True),
                                   nn.Conv2d(2 * width, code_channels, 3, 1, 1))
-        dec_inner = nn.Sequential(nn.Conv2d(code_channels, 2 * width, 3, 1, 1), nn.ReLU(True),
-                                  nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.ReLU(True))
+        dec_inner = nn.Sequential(nn.Conv2d(code_channels, 2 * width, 3, 1, 1), nn.BatchNorm2d(2 * width),
+                                  nn.ReLU(True),
+                                  nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width),
+                                  nn.ReLU(True))
         own = (lambda m: m) if share else copy.deepcopy                     # noqa: E731
         self.enc_shared = nn.ModuleDict({d: own(enc_inner) for d in DOMAINS})
         self.dec_shared = nn.ModuleDict({d: own(dec_inner) for d in DOMAINS})
