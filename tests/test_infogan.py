@@ -31,15 +31,7 @@ from gancourse.gans.infogan import (
 )
 from gancourse.training import TrainConfig
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small nets: one torch thread (two spin-waiting threads on a busy 2-core machine are
-    many times slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ----------------------------------------------------------------------------- codes

@@ -8,14 +8,7 @@ import torch
 
 from gancourse.metrics import minibatch_ot as mo
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensor ops: one intra-op thread is fastest (and far faster on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gauss(n, d=4, shift=0.0, seed=0):

@@ -12,13 +12,7 @@ from gancourse.gans import semi_supervised as ss
 from gancourse.gans.conditional import ConditionalGenerator, ProjectionDiscriminator
 from gancourse.training import TrainConfig, Unpaired
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def digits(n=40, k=10, seed=0):

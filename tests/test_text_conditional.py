@@ -10,13 +10,7 @@ from gancourse.data.images import ImageDataset
 from gancourse.gans import text_conditional as tc
 from gancourse.training import TrainConfig
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

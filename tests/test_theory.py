@@ -16,13 +16,7 @@ from gancourse.analysis import theory as th
 GRID = np.linspace(-12.0, 12.0, 4801)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: extra intra-op threads only cost time, badly so on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def norm_pdf(mu: float, sigma: float = 1.0):
